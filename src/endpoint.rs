@@ -1,0 +1,278 @@
+//! Where requests go: the region of each reference and the Secrets Manager endpoint of a region,
+//! following the SDKs' rules (endpoint URL variables, FIPS, the aws-cn partition).
+
+use crate::error::Failure;
+
+/// A parsed `http(s)://host[:port][/path]` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Url {
+    pub https: bool,
+    /// Host as written, without brackets for IPv6.
+    pub host: String,
+    pub port: Option<u16>,
+    pub path: String,
+}
+
+impl Url {
+    pub fn parse(s: &str) -> Result<Url, String> {
+        let (https, rest) = if let Some(r) = s.strip_prefix("https://") {
+            (true, r)
+        } else if let Some(r) = s.strip_prefix("http://") {
+            (false, r)
+        } else {
+            return Err("must start with https:// or http://".into());
+        };
+        let (authority, path) = match rest.find(['/', '?', '#']) {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        if path.contains(['?', '#']) {
+            return Err("must not have a query or fragment".into());
+        }
+        if authority.contains('@') {
+            return Err("must not carry user information".into());
+        }
+        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+            let end = v6.find(']').ok_or("unclosed '['")?;
+            let port = &v6[end + 1..];
+            (&v6[..end], port.strip_prefix(':'))
+        } else {
+            match authority.rsplit_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (authority, None),
+            }
+        };
+        if host.is_empty()
+            || !host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(&b))
+        {
+            return Err("has no valid host".into());
+        }
+        let port = match port {
+            None => None,
+            Some(p) => Some(p.parse::<u16>().map_err(|_| "has a bad port")?),
+        };
+        let path = if path.is_empty() { "/" } else { path };
+        Ok(Url {
+            https,
+            host: host.to_ascii_lowercase(),
+            port,
+            path: path.to_string(),
+        })
+    }
+
+    /// The URL in canonical form, as sent and as signed.
+    pub fn as_string(&self) -> String {
+        let scheme = if self.https { "https" } else { "http" };
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        match self.port {
+            Some(p) => format!("{scheme}://{host}:{p}{}", self.path),
+            None => format!("{scheme}://{host}{}", self.path),
+        }
+    }
+}
+
+/// How endpoints are chosen, read once from the environment.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    configured: Option<Url>,
+    fips: bool,
+}
+
+fn truthy(name: &str, v: Option<String>) -> Result<bool, Failure> {
+    match v.as_deref().map(|s| s.trim().to_ascii_lowercase()) {
+        None => Ok(false),
+        Some(s) if s.is_empty() || s == "false" => Ok(false),
+        Some(s) if s == "true" => Ok(true),
+        Some(s) => Err(Failure::config(format!(
+            "{name}={s:?}: expected true or false"
+        ))),
+    }
+}
+
+impl Endpoints {
+    pub fn from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Endpoints, Failure> {
+        let fips = truthy("AWS_USE_FIPS_ENDPOINT", get("AWS_USE_FIPS_ENDPOINT"))?;
+        let ignore = truthy(
+            "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+            get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"),
+        )?;
+        let mut configured = None;
+        if !ignore {
+            for name in ["AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"] {
+                if let Some(v) = get(name).filter(|v| !v.trim().is_empty()) {
+                    let url = Url::parse(v.trim())
+                        .map_err(|m| Failure::config(format!("{name}={v:?}: {m}")))?;
+                    if fips {
+                        return Err(Failure::config(format!(
+                            "{name} is set together with AWS_USE_FIPS_ENDPOINT=true: FIPS and a custom endpoint are not supported together"
+                        )));
+                    }
+                    configured = Some(url);
+                    break;
+                }
+            }
+        }
+        Ok(Endpoints { configured, fips })
+    }
+
+    /// The endpoint for `region` (already checked by `config::valid_region`).
+    pub fn for_region(&self, region: &str) -> Url {
+        if let Some(u) = &self.configured {
+            return u.clone();
+        }
+        let service = if self.fips {
+            "secretsmanager-fips"
+        } else {
+            "secretsmanager"
+        };
+        let suffix = if region.starts_with("cn-") {
+            "amazonaws.com.cn"
+        } else {
+            "amazonaws.com"
+        };
+        Url {
+            https: true,
+            host: format!("{service}.{region}.{suffix}"),
+            port: None,
+            path: "/".into(),
+        }
+    }
+}
+
+/// The region from `AWS_REGION`, then `AWS_DEFAULT_REGION`.
+pub fn default_region(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<String>, Failure> {
+    for name in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
+        if let Some(r) = get(name)
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty())
+        {
+            if !crate::config::valid_region(&r) {
+                return Err(Failure::config(format!(
+                    "{name}={r:?} is not a region name"
+                )));
+            }
+            return Ok(Some(r));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    #[allow(clippy::type_complexity)]
+    fn endpoint_resolution() {
+        let cases: &[(&[(&str, &str)], &str, &str)] = &[
+            (
+                &[],
+                "eu-west-1",
+                "https://secretsmanager.eu-west-1.amazonaws.com/",
+            ),
+            (
+                &[],
+                "cn-north-1",
+                "https://secretsmanager.cn-north-1.amazonaws.com.cn/",
+            ),
+            (
+                &[("AWS_USE_FIPS_ENDPOINT", "true")],
+                "us-east-1",
+                "https://secretsmanager-fips.us-east-1.amazonaws.com/",
+            ),
+            (
+                &[("AWS_USE_FIPS_ENDPOINT", "TRUE")],
+                "us-gov-west-1",
+                "https://secretsmanager-fips.us-gov-west-1.amazonaws.com/",
+            ),
+            (
+                &[("AWS_ENDPOINT_URL", "http://localhost:4566")],
+                "us-east-1",
+                "http://localhost:4566/",
+            ),
+            (
+                &[
+                    ("AWS_ENDPOINT_URL", "http://a:1"),
+                    ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "https://b:2/sm"),
+                ],
+                "us-east-1",
+                "https://b:2/sm",
+            ),
+            (
+                &[
+                    ("AWS_ENDPOINT_URL", "http://a:1"),
+                    ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
+                ],
+                "us-east-1",
+                "https://secretsmanager.us-east-1.amazonaws.com/",
+            ),
+            (
+                &[
+                    ("AWS_ENDPOINT_URL", "http://a:1"),
+                    ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
+                    ("AWS_USE_FIPS_ENDPOINT", "true"),
+                ],
+                "us-east-1",
+                "https://secretsmanager-fips.us-east-1.amazonaws.com/",
+            ),
+            (
+                &[("AWS_ENDPOINT_URL", "https://[::1]:8443")],
+                "us-east-1",
+                "https://[::1]:8443/",
+            ),
+        ];
+        for (vars, region, want) in cases {
+            let e = Endpoints::from_env(&env(vars)).unwrap();
+            assert_eq!(e.for_region(region).as_string(), *want, "{vars:?}");
+        }
+    }
+
+    #[test]
+    fn endpoint_refusals() {
+        let cases: &[&[(&str, &str)]] = &[
+            &[
+                ("AWS_ENDPOINT_URL", "http://a:1"),
+                ("AWS_USE_FIPS_ENDPOINT", "true"),
+            ],
+            &[("AWS_ENDPOINT_URL_SECRETS_MANAGER", "ftp://x")],
+            &[("AWS_ENDPOINT_URL", "https://host:99999")],
+            &[("AWS_ENDPOINT_URL", "https://u:p@host")],
+            &[("AWS_ENDPOINT_URL", "https://")],
+            &[("AWS_USE_FIPS_ENDPOINT", "yes")],
+        ];
+        for vars in cases {
+            let e = Endpoints::from_env(&env(vars)).expect_err(&format!("{vars:?}"));
+            assert_eq!(e.class, crate::error::Class::Config);
+        }
+    }
+
+    #[test]
+    fn regions() {
+        assert_eq!(default_region(&env(&[])).unwrap(), None);
+        let both = env(&[
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+        ]);
+        assert_eq!(default_region(&both).unwrap().as_deref(), Some("eu-west-1"));
+        let fallback = env(&[("AWS_DEFAULT_REGION", "us-east-1")]);
+        assert_eq!(
+            default_region(&fallback).unwrap().as_deref(),
+            Some("us-east-1")
+        );
+        assert!(default_region(&env(&[("AWS_REGION", "evil.com/")])).is_err());
+    }
+}

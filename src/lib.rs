@@ -1,0 +1,380 @@
+//! lambda-secrets: fetch AWS Secrets Manager secrets into the environment, then exec the command.
+//!
+//! The straight line of the program: arguments, configuration, credentials, plan, fetch, values,
+//! exec. Each step is a module; `run` only wires them together and turns failures into one
+//! line each and an exit code. See ARCHITECTURE.md for the invariants.
+
+mod api;
+mod config;
+mod creds;
+mod endpoint;
+mod error;
+mod exec;
+mod fetch;
+mod http;
+mod json;
+mod log;
+mod retry;
+mod sign;
+mod values;
+
+use config::{Level, Reference, Targets};
+use creds::Sensitive;
+use error::{Class, Failure};
+use log::{Field, Log};
+use std::ffi::OsString;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::Instant;
+
+const HELP: &str = "\
+lambda-secrets: fetch AWS Secrets Manager secrets into the environment, then exec a command.
+
+Usage:
+  lambda-secrets [--] COMMAND [ARGS...]   fetch, inject, then exec COMMAND in place (same PID)
+  lambda-secrets --check                  fetch everything, print what would be set (names, never values)
+  lambda-secrets --help | --version
+
+Configuration is read from the environment:
+  LAMBDA_SECRETS               JSON: {\"VAR\": \"SECRET_ID[:JSON_KEY[:VERSION_STAGE[:VERSION_ID]]]\", ...}
+                               or [\"SECRET_ID\", ...] to expand every key of JSON secrets
+  LAMBDA_SECRETS_TIMEOUT_MS    deadline for all fetching (default 5000)
+  LAMBDA_SECRETS_CONCURRENCY   requests in flight at once (default 8)
+  LAMBDA_SECRETS_BATCH         auto | always | never (default auto)
+  LAMBDA_SECRETS_LOG           error | warn | info | debug (default from AWS_LAMBDA_LOG_LEVEL, else info)
+  LAMBDA_SECRETS_NEXT_WRAPPER  another exec wrapper to run in between
+
+Exit codes when the command is not started: 64 usage, 65 data, 69 unavailable,
+77 permission, 78 configuration, 126 cannot execute, 127 command not found.
+";
+
+enum Mode {
+    Exec(Vec<OsString>),
+    Check,
+}
+
+/// Our options come first; the command is everything after `--`, or from the first argument that
+/// does not start with `-`, passed through untouched.
+fn parse_args(args: &[OsString]) -> Result<Option<Mode>, Failure> {
+    let usage = |m: String| Failure::new(Class::Usage, format!("{m} (see lambda-secrets --help)"));
+    let mut check = false;
+    let mut i = 1;
+    while i < args.len() {
+        let a = args[i].to_string_lossy();
+        match a.as_ref() {
+            "--" => {
+                i += 1;
+                break;
+            }
+            "--check" => check = true,
+            "-h" | "--help" => {
+                print!("{HELP}");
+                return Ok(None);
+            }
+            "-V" | "--version" => {
+                println!("lambda-secrets {}", env!("CARGO_PKG_VERSION"));
+                return Ok(None);
+            }
+            s if s.starts_with('-') => return Err(usage(format!("unknown option {s:?}"))),
+            _ => break,
+        }
+        i += 1;
+    }
+    let command = args[i.min(args.len())..].to_vec();
+    match (check, command.is_empty()) {
+        (true, false) => Err(usage("--check takes no command".into())),
+        (true, true) => Ok(Some(Mode::Check)),
+        (false, true) => Err(usage("no command given".into())),
+        (false, false) => Ok(Some(Mode::Exec(command))),
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+fn next_wrapper() -> Option<OsString> {
+    std::env::var_os("LAMBDA_SECRETS_NEXT_WRAPPER").filter(|w| !w.is_empty())
+}
+
+/// Runs the program; returns an exit code only when the command was not started.
+pub fn run(args: Vec<OsString>) -> u8 {
+    let started = Instant::now();
+    let mut log = Log::from_env(&env);
+    let mode = match parse_args(&args) {
+        Ok(Some(m)) => m,
+        Ok(None) => return 0,
+        Err(f) => return fail(&log, &[f]),
+    };
+    let targets = match std::env::var("LAMBDA_SECRETS") {
+        Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(_)) => {
+            return fail(&log, &[Failure::config("LAMBDA_SECRETS: not valid UTF-8")]);
+        }
+        Ok(text) => match config::parse_targets(&text) {
+            Ok(t) => t,
+            Err(f) => return fail(&log, &[f]),
+        },
+    };
+    let Some(targets) = targets else {
+        return match mode {
+            Mode::Check => {
+                log.info("LAMBDA_SECRETS names no secrets: nothing to fetch", &[]);
+                0
+            }
+            Mode::Exec(argv) => fail(
+                &log,
+                &[exec::exec(&argv, next_wrapper().as_deref(), Vec::new())],
+            ),
+        };
+    };
+    // Options are read only now that there is something to fetch.
+    if let Some(l) = env("LAMBDA_SECRETS_LOG").filter(|l| !l.trim().is_empty()) {
+        match config::parse_level(&l) {
+            Some(level) => log.level = level,
+            None => {
+                return fail(
+                    &log,
+                    &[Failure::config(format!(
+                        "LAMBDA_SECRETS_LOG={l:?}: expected error, warn, info or debug"
+                    ))],
+                );
+            }
+        }
+    } else if let Some(level) = env("AWS_LAMBDA_LOG_LEVEL").and_then(|l| config::parse_level(&l)) {
+        log.level = level;
+    }
+    match prepare_and_fetch(&targets, &log, started) {
+        Ok((vars, summary)) => match mode {
+            Mode::Check => {
+                let mut lines: Vec<String> = summary.lines;
+                lines.sort();
+                let mut out = String::new();
+                for l in lines {
+                    out.push_str(&l);
+                    out.push('\n');
+                }
+                print!("{out}");
+                0
+            }
+            Mode::Exec(argv) => {
+                log.info(
+                    &summary.text,
+                    &[
+                        Field::Num("variables", vars.len() as u64),
+                        Field::Num("secrets", summary.secrets as u64),
+                        Field::Num("requests", summary.requests as u64),
+                        Field::Num("elapsed_ms", started.elapsed().as_millis() as u64),
+                    ],
+                );
+                fail(&log, &[exec::exec(&argv, next_wrapper().as_deref(), vars)])
+            }
+        },
+        Err(failures) => fail(&log, &failures),
+    }
+}
+
+fn fail(log: &Log, failures: &[Failure]) -> u8 {
+    for f in failures {
+        log.error(&f.message);
+    }
+    error::exit_class(failures).code()
+}
+
+/// Variables to set, by name.
+type Vars = Vec<(String, Sensitive)>;
+
+struct Summary {
+    text: String,
+    secrets: usize,
+    requests: u32,
+    /// `--check` lines: `NAME<TAB>SECRET_ID<TAB>VERSION_ID`.
+    lines: Vec<String>,
+}
+
+/// Everything between configuration and exec. Returns the variables to set, or every failure.
+fn prepare_and_fetch(
+    targets: &Targets,
+    log: &Log,
+    started: Instant,
+) -> Result<(Vars, Summary), Vec<Failure>> {
+    let one = |f: Failure| vec![f];
+    let options = config::parse_options(&env).map_err(one)?;
+    let default_region = endpoint::default_region(&env).map_err(one)?;
+    let endpoints = endpoint::Endpoints::from_env(&env).map_err(one)?;
+
+    // Units: each distinct (region, secret, version), fetched once.
+    let refs = targets.references();
+    let mut units: Vec<fetch::Unit> = Vec::new();
+    let mut unit_of: Vec<usize> = Vec::with_capacity(refs.len());
+    for r in &refs {
+        let Some(region) = r.arn_region.clone().or_else(|| default_region.clone()) else {
+            return Err(one(Failure::config(format!(
+                "no region for secret {}: set AWS_REGION (or AWS_DEFAULT_REGION), or use the secret's full ARN",
+                r.secret_id
+            ))));
+        };
+        let unit = fetch::Unit {
+            region,
+            secret_id: r.secret_id.clone(),
+            version: r.version.clone(),
+        };
+        let idx = units.iter().position(|u| *u == unit).unwrap_or_else(|| {
+            units.push(unit);
+            units.len() - 1
+        });
+        unit_of.push(idx);
+    }
+
+    let http = http::Http::from_env(&env, options.concurrency).map_err(one)?;
+    let source = creds::source(&env).map_err(one)?;
+    if env("AWS_LAMBDA_INITIALIZATION_TYPE").as_deref() == Some("snap-start") {
+        log.warn("SnapStart: the secret values are captured in the snapshot and are not refreshed after rotation until a new version is published");
+    }
+    let retry = retry::Retry {
+        deadline: started + options.timeout,
+        max_attempts: options.max_attempts,
+    };
+    let credentials = match source {
+        creds::Source::Static(c) => c,
+        creds::Source::Container { url, from, token } => {
+            creds::fetch(&http, &url, from, token.as_ref(), &retry).map_err(one)?
+        }
+    };
+
+    let calls = fetch::plan(&units, options.batch);
+    let fetcher = fetch::Fetcher {
+        http: &http,
+        creds: &credentials,
+        endpoints: &endpoints,
+        retry: &retry,
+        log,
+        requests: AtomicU32::new(0),
+        fell_back: AtomicBool::new(false),
+    };
+    let outcomes = fetcher.run(&units, calls, options.concurrency);
+
+    // Values, and every failure.
+    let mut vars: Vec<(String, Sensitive)> = Vec::new();
+    let mut lines = Vec::new();
+    let mut failures = Vec::new();
+    let mut settle =
+        |var: &str, r: &Reference, result: Result<Sensitive, (Class, String)>, version: &str| {
+            match result {
+                Ok(v) => {
+                    lines.push(format!("{var}\t{}\t{version}", r.secret_id));
+                    vars.push((var.to_string(), v));
+                }
+                Err((class, text)) => {
+                    let message = format!("{var} from secret {}: {text}", r.secret_id);
+                    if r.optional {
+                        log.warn(&format!("{message} (optional: left out)"));
+                    } else {
+                        failures.push(Failure::new(class, message));
+                    }
+                }
+            }
+        };
+    match targets {
+        Targets::Named(named) => {
+            for ((var, r), &u) in named.iter().zip(&unit_of) {
+                let (result, version) = match &outcomes[u] {
+                    Ok(v) => (
+                        values::select(&v.payload, r.json_key.as_deref())
+                            .map_err(|m| (Class::Data, m)),
+                        v.version_id.as_str(),
+                    ),
+                    Err(e) => (Err((e.class, e.text.clone())), ""),
+                };
+                settle(var, r, result, version);
+            }
+        }
+        Targets::Expand(list) => {
+            let mut owner: Vec<(String, &str)> = Vec::new();
+            for (r, &u) in list.iter().zip(&unit_of) {
+                let v = match &outcomes[u] {
+                    Ok(v) => v,
+                    Err(e) => {
+                        settle(
+                            &format!("[{}]", r.secret_id),
+                            r,
+                            Err((e.class, e.text.clone())),
+                            "",
+                        );
+                        continue;
+                    }
+                };
+                let entries = match values::expand(&v.payload) {
+                    Ok(e) => e,
+                    Err(m) => {
+                        settle(&format!("[{}]", r.secret_id), r, Err((Class::Data, m)), "");
+                        continue;
+                    }
+                };
+                for (key, value) in entries {
+                    let result = match config::check_target_name(&key) {
+                        Err(why) => Err((
+                            Class::Data,
+                            format!("key {key:?} cannot be a variable: {why}"),
+                        )),
+                        Ok(()) => match owner.iter().find(|(k, _)| *k == key) {
+                            Some((_, other)) => Err((
+                                Class::Config,
+                                format!(
+                                    "key {key:?} is also in secret {other}; two secrets cannot set the same variable"
+                                ),
+                            )),
+                            None => Ok(value),
+                        },
+                    };
+                    if result.is_ok() {
+                        owner.push((key.clone(), r.secret_id.as_str()));
+                    }
+                    settle(&key, r, result, &v.version_id);
+                }
+            }
+        }
+    }
+    if !failures.is_empty() {
+        return Err(failures);
+    }
+    let requests = fetcher.requests.load(Ordering::Relaxed);
+    let secrets = units
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| outcomes[*i].is_ok())
+        .count();
+    let fell_back = if fetcher.fell_back.load(Ordering::Relaxed) {
+        ", batch fell back to GetSecretValue"
+    } else {
+        ""
+    };
+    let text = format!(
+        "injected {} variable{} from {} secret{}, {} request{}{}, {} ms",
+        vars.len(),
+        plural(vars.len()),
+        secrets,
+        plural(secrets),
+        requests,
+        plural(requests as usize),
+        fell_back,
+        started.elapsed().as_millis()
+    );
+    if log.enabled(Level::Debug) {
+        for (var, _) in &vars {
+            log.debug(&format!("set {var}"));
+        }
+    }
+    Ok((
+        vars,
+        Summary {
+            text,
+            secrets,
+            requests,
+            lines,
+        },
+    ))
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
