@@ -1,0 +1,83 @@
+"""The demo behind scripts/demo: see that script's header."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from support.motoctl import ARN_PREFIX, MotoServer, allow, policy  # noqa: E402
+from support.pki import make_pki  # noqa: E402
+
+REPORT = r"""
+import os
+for name in sorted(os.environ.get("DEMO_NAMES", "").split(",")):
+    value = os.environ.get(name)
+    print(f"  {name:<12} {'set, ' + str(len(value)) + ' characters' if value is not None else 'missing'}")
+"""
+
+
+def main(binary):
+    sys.stdout.reconfigure(line_buffering=True)  # keep our lines in order with the children's
+    with tempfile.TemporaryDirectory(prefix="lambda-secrets-demo-") as tmp:
+        pki = make_pki(tmp)
+        moto = MotoServer(pki, os.path.join(tmp, "moto.log"))
+        try:
+            run(binary, moto, pki)
+        finally:
+            moto.stop()
+
+
+def run(binary, moto, pki):
+    print(f"local Secrets Manager (moto) at {moto.endpoint}, TLS from a throw-away CA")
+    with moto.auth_off():
+        sm = moto.client("secretsmanager")
+        sm.create_secret(Name="demo/db", SecretString=json.dumps({"username": "app", "password": "hunter2", "port": 5432}))
+        sm.create_secret(Name="demo/api-key", SecretString="k-123456")
+        sm.create_secret(Name="demo/other-team", SecretString="not yours")
+        iam = moto.client("iam")
+        iam.create_user(UserName="fn")
+        iam.put_user_policy(UserName="fn", PolicyName="secrets", PolicyDocument=policy(
+            allow("secretsmanager:GetSecretValue", [ARN_PREFIX + "demo/db-??????", ARN_PREFIX + "demo/api-key-??????"]),
+            allow("secretsmanager:BatchGetSecretValue", "*"),
+        ))
+        key = iam.create_access_key(UserName="fn")["AccessKey"]
+    moto.set_auth(True)
+    print("seeded demo/db (JSON), demo/api-key, demo/other-team; the function's IAM user may read only the first two\n")
+
+    base = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto.endpoint,
+        "AWS_CA_BUNDLE": pki["ca"],
+        "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
+    }
+    command = [binary, sys.executable, "-c", REPORT]
+
+    secrets = {"DB_USER": "demo/db:username", "DB_PASSWORD": "demo/db:password", "DB_PORT": "demo/db:port",
+               "API_KEY": "demo/api-key"}
+    print("$ LAMBDA_SECRETS='" + json.dumps(secrets) + "' lambda-secrets python3 report.py")
+    env = dict(base, LAMBDA_SECRETS=json.dumps(secrets), DEMO_NAMES=",".join(secrets))
+    first = subprocess.run(command, env=env)
+    print(f"exit code {first.returncode}\n")
+
+    denied = dict(secrets, OTHER="demo/other-team")
+    print("$ LAMBDA_SECRETS='{..., \"OTHER\": \"demo/other-team\"}' lambda-secrets python3 report.py")
+    env = dict(base, LAMBDA_SECRETS=json.dumps(denied), DEMO_NAMES=",".join(denied))
+    second = subprocess.run(command, env=env)
+    print(f"exit code {second.returncode} (77: permission; the program never started)\n")
+
+    print("$ lambda-secrets --check")
+    check = subprocess.run([binary, "--check"], env=dict(base, LAMBDA_SECRETS=json.dumps(secrets)))
+    print(f"exit code {check.returncode}")
+    if (first.returncode, second.returncode, check.returncode) != (0, 77, 0):
+        sys.exit("demo: unexpected exit codes")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
