@@ -13,8 +13,10 @@ use std::time::Duration;
 /// Which version of a secret a reference reads.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Version {
-    /// `AWSCURRENT` (no stage or id given, or the stage given as `AWSCURRENT`).
+    /// No stage or id given: `AWSCURRENT`, the only version `BatchGetSecretValue` reads.
     Current,
+    /// A stage given explicitly, even `AWSCURRENT`: pinned, so always read with `GetSecretValue`
+    /// (the Terraform module grants `BatchGetSecretValue` by the same rule).
     Stage(String),
     Id(String),
 }
@@ -198,7 +200,6 @@ pub fn parse_reference_string(s: &str) -> Result<Reference, String> {
 fn version(stage: Option<String>, id: Option<String>) -> Result<Version, String> {
     match (stage, id) {
         (Some(_), Some(_)) => Err("give a version stage or a version id, not both".into()),
-        (Some(s), None) if s == "AWSCURRENT" => Ok(Version::Current),
         (Some(s), None) => Ok(Version::Stage(s)),
         (None, Some(i)) => Ok(Version::Id(i)),
         (None, None) => Ok(Version::Current),
@@ -386,7 +387,7 @@ mod tests {
                 "prod/token:::abcdef0123",
                 r("prod/token", None, Id("abcdef0123".into())),
             ),
-            ("prod/token::AWSCURRENT", r("prod/token", None, Current)),
+            ("prod/token::AWSCURRENT", r("prod/token", None, st("AWSCURRENT"))),
             (
                 "prod/db:k:AWSPENDING",
                 r("prod/db", Some("k"), st("AWSPENDING")),
