@@ -323,7 +323,8 @@ pub fn parse_options(get: &dyn Fn(&str) -> Option<String>) -> Result<Options, Fa
     };
     let timeout = count("LAMBDA_SECRETS_TIMEOUT_MS", 5000, 15 * 60 * 1000)?;
     let concurrency = count("LAMBDA_SECRETS_CONCURRENCY", 8, 64)?;
-    let max_attempts = count("AWS_MAX_ATTEMPTS", 3, 20)?;
+    // Any positive number, as in the SDKs: the deadline bounds the attempts anyway.
+    let max_attempts = count("AWS_MAX_ATTEMPTS", 3, u64::from(u32::MAX))?;
     let batch = match set("LAMBDA_SECRETS_BATCH").map(|v| v.trim().to_ascii_lowercase()) {
         None => BatchMode::Auto,
         Some(v) => match v.as_str() {

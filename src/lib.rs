@@ -378,3 +378,42 @@ fn prepare_and_fetch(
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
+
+/// Entry points for the fuzz targets in `fuzz/` (not a stable API): every parser of input that
+/// comes from outside, fed arbitrary bytes. Each must return, never panic.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// `LAMBDA_SECRETS` text.
+    pub fn lambda_secrets(text: &str) {
+        let _ = crate::config::parse_targets(text);
+    }
+
+    /// A Secrets Manager reply body, as a success of either operation and as an error, and a
+    /// secret string through every value rule.
+    pub fn reply(status: u16, error_type: Option<String>, body: &[u8]) {
+        if let Ok(v) = crate::api::parse_get(body) {
+            let _ = crate::values::select(&v.payload, None);
+            let _ = crate::values::select(&v.payload, Some("k"));
+            let _ = crate::values::expand(&v.payload);
+        }
+        if let Ok(b) = crate::api::parse_batch(body) {
+            for v in &b.values {
+                let _ = crate::api::names("arn:aws:secretsmanager:r:1:secret:x", v);
+            }
+        }
+        let reply = crate::http::Reply {
+            status,
+            request_id: None,
+            error_type,
+            retry_after_ms: None,
+            body: body.to_vec(),
+        };
+        let e = crate::api::parse_error(&reply);
+        let _ = crate::api::classify(&e.code, status);
+        if let Ok(text) = std::str::from_utf8(body) {
+            let payload = crate::api::Payload::String(crate::creds::Sensitive::new(text.to_string()));
+            let _ = crate::values::select(&payload, Some("k"));
+            let _ = crate::values::expand(&payload);
+        }
+    }
+}
