@@ -388,7 +388,10 @@ mod tests {
                 "prod/token:::abcdef0123",
                 r("prod/token", None, Id("abcdef0123".into())),
             ),
-            ("prod/token::AWSCURRENT", r("prod/token", None, st("AWSCURRENT"))),
+            (
+                "prod/token::AWSCURRENT",
+                r("prod/token", None, st("AWSCURRENT")),
+            ),
             (
                 "prod/db:k:AWSPENDING",
                 r("prod/db", Some("k"), st("AWSPENDING")),
@@ -519,14 +522,7 @@ mod tests {
 
     #[test]
     fn options() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
+        let env = crate::test_env;
         let o = parse_options(&env(&[])).unwrap();
         assert_eq!(
             (o.timeout.as_millis(), o.concurrency, o.max_attempts),
@@ -546,8 +542,7 @@ mod tests {
             ("AWS_MAX_ATTEMPTS", "0"),
             ("AWS_MAX_ATTEMPTS", "-1"),
         ] {
-            let pairs: &'static [(&str, &str)] = Box::leak(vec![bad].into_boxed_slice());
-            let e = parse_options(&env(pairs)).expect_err(bad.0);
+            let e = parse_options(&env(&[bad])).expect_err(bad.0);
             assert!(e.message.starts_with(bad.0));
         }
         assert_eq!(parse_level("TRACE"), Some(Level::Debug));

@@ -167,13 +167,7 @@ pub fn default_region(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<Str
 mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let pairs: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |k| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
-    }
+    use crate::test_env as env;
 
     #[test]
     #[allow(clippy::type_complexity)]

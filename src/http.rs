@@ -132,16 +132,8 @@ impl Http {
         body: &[u8],
         timeout: Duration,
     ) -> Result<Reply, TransportError> {
-        let mut req = self
-            .agent_for(url, true)
-            .post(url.as_string())
-            .config()
-            .timeout_global(Some(timeout))
-            .build();
-        for (k, v) in headers {
-            req = req.header(k.as_str(), v.as_str());
-        }
-        read_reply(req.send(body))
+        let req = self.agent_for(url, true).post(url.as_string());
+        read_reply(prepare(req, headers, timeout).send(body))
     }
 
     /// GETs `url` (the container credentials endpoint: never through a proxy).
@@ -151,17 +143,21 @@ impl Http {
         headers: &[(String, String)],
         timeout: Duration,
     ) -> Result<Reply, TransportError> {
-        let mut req = self
-            .agent_for(url, false)
-            .get(url.as_string())
-            .config()
-            .timeout_global(Some(timeout))
-            .build();
-        for (k, v) in headers {
-            req = req.header(k.as_str(), v.as_str());
-        }
-        read_reply(req.call())
+        let req = self.agent_for(url, false).get(url.as_string());
+        read_reply(prepare(req, headers, timeout).call())
     }
+}
+
+fn prepare<B>(
+    req: ureq::RequestBuilder<B>,
+    headers: &[(String, String)],
+    timeout: Duration,
+) -> ureq::RequestBuilder<B> {
+    let mut req = req.config().timeout_global(Some(timeout)).build();
+    for (k, v) in headers {
+        req = req.header(k.as_str(), v.as_str());
+    }
+    req
 }
 
 fn agent(tls: TlsConfig, proxy: Option<Proxy>, pool: usize) -> Agent {

@@ -18,6 +18,16 @@ mod retry;
 mod sign;
 mod values;
 
+/// An environment lookup over fixed pairs, for unit tests of code that reads variables.
+#[cfg(test)]
+fn test_env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+    let pairs: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |k| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+}
+
 use config::{Level, Reference, Targets};
 use creds::Sensitive;
 use error::{Class, Failure};
@@ -411,7 +421,8 @@ pub mod fuzzing {
         let e = crate::api::parse_error(&reply);
         let _ = crate::api::classify(&e.code, status);
         if let Ok(text) = std::str::from_utf8(body) {
-            let payload = crate::api::Payload::String(crate::creds::Sensitive::new(text.to_string()));
+            let payload =
+                crate::api::Payload::String(crate::creds::Sensitive::new(text.to_string()));
             let _ = crate::values::select(&payload, Some("k"));
             let _ = crate::values::expand(&payload);
         }
