@@ -60,7 +60,7 @@ resource "aws_secretsmanager_secret" "api_key" {
 
 resource "aws_secretsmanager_secret_version" "api_key" {
   secret_id     = aws_secretsmanager_secret.api_key.id
-  secret_string = "example-api-key"
+  secret_string = var.api_key
 }
 
 # ---- The function's role ----

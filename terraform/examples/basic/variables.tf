@@ -38,3 +38,10 @@ variable "db_password" {
   default     = "example-only-password"
   sensitive   = true
 }
+
+variable "api_key" {
+  description = "Demo value stored in the example's API key secret."
+  type        = string
+  default     = "example-api-key"
+  sensitive   = true
+}
