@@ -195,12 +195,9 @@ impl Fetcher<'_> {
                         )
                     }
                     Err(e) => {
+                        // Not a warning: the success line says that a batch fell back.
                         self.log.emit(
-                            if e.code == "AccessDeniedException" || e.throttled {
-                                crate::config::Level::Debug
-                            } else {
-                                crate::config::Level::Warn
-                            },
+                            crate::config::Level::Debug,
                             &format!(
                                 "BatchGetSecretValue in {region} failed ({}); reading its {} secrets with GetSecretValue",
                                 e.code,
