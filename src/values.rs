@@ -5,6 +5,7 @@
 use crate::api::Payload;
 use crate::creds::Sensitive;
 use crate::json::{compact, object_entries};
+use serde_json::value::RawValue;
 
 /// The value of one variable: the whole secret, or one top-level key of a JSON secret.
 pub fn select(payload: &Payload, json_key: Option<&str>) -> Result<Sensitive, String> {
@@ -29,7 +30,7 @@ pub fn select(payload: &Payload, json_key: Option<&str>) -> Result<Sensitive, St
                 .find(|(k, _)| k == key)
                 .map(|(_, raw)| *raw)
                 .ok_or_else(|| format!("the secret has no top-level key {key:?}"))?;
-            json_value_text(raw.get())
+            json_value_text(raw.get()).map_err(|m| format!("key {key:?}: {m}"))?
         }
     };
     check_value(value)
@@ -45,25 +46,42 @@ pub fn expand(payload: &Payload) -> Result<Vec<(String, Sensitive)>, String> {
     let entries = object_entries(s.expose()).map_err(|_| {
         "the secret string is not a JSON object, which the array form needs".to_string()
     })?;
-    let mut out: Vec<(String, Sensitive)> = Vec::with_capacity(entries.len());
+    // As with any JSON reader, a repeated key means its last value: an earlier value it replaces
+    // is not read at all, so it cannot fail the secret (found by fuzz/, target `reply`: a NUL or
+    // an unpaired surrogate in a replaced value used to fail the array form, while the object
+    // form's `select` read the last value without complaint).
+    let mut last: Vec<(String, &RawValue)> = Vec::with_capacity(entries.len());
     for (key, raw) in entries {
-        let value =
-            check_value(json_value_text(raw.get())).map_err(|m| format!("key {key:?}: {m}"))?;
-        match out.iter_mut().find(|(k, _)| *k == key) {
-            Some(slot) => slot.1 = value,
-            None => out.push((key, value)),
+        match last.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = raw,
+            None => last.push((key, raw)),
         }
     }
-    Ok(out)
+    last.into_iter()
+        .map(
+            |(key, raw)| match json_value_text(raw.get()).and_then(check_value) {
+                Ok(value) => Ok((key, value)),
+                Err(m) => Err(format!("key {key:?}: {m}")),
+            },
+        )
+        .collect()
 }
 
 /// A string value unescaped; any other value as its compact JSON text.
-fn json_value_text(raw: &str) -> String {
+///
+/// A `RawValue` that starts with a quote is valid JSON text, but not always a string Rust can
+/// hold: serde_json checks `\u` escapes only when it decodes them, so `"\ud800"` (half of a
+/// UTF-16 surrogate pair) passes as raw text and fails here. That is a data error: the value has
+/// no UTF-8 form, so it cannot be an environment variable (found by fuzz/, target `reply`; it
+/// used to become an empty value without a word).
+fn json_value_text(raw: &str) -> Result<String, String> {
     if raw.starts_with('"') {
-        // A RawValue that starts with a quote is a valid JSON string.
-        serde_json::from_str::<String>(raw).unwrap_or_default()
+        serde_json::from_str::<String>(raw).map_err(|_| {
+            "the value is a JSON string with an unpaired surrogate escape (\\uD800 to \\uDFFF), which has no UTF-8 form"
+                .to_string()
+        })
     } else {
-        compact(raw)
+        Ok(compact(raw))
     }
 }
 
@@ -114,6 +132,12 @@ mod tests {
             (s("[1,2]"), Some("k"), "not a JSON object"),
             (s(r#"{"a":1}"#), Some("k"), "no top-level key \"k\""),
             (s(r#"{"a":"x\u0000y"}"#), Some("a"), "NUL"),
+            (
+                s(r#"{"a":"\ude00"}"#),
+                Some("a"),
+                "key \"a\": the value is a JSON string with an unpaired surrogate",
+            ),
+            (s(r#"{"a":"x\ud800y"}"#), Some("a"), "unpaired surrogate"),
             (s("x\0y"), None, "NUL"),
             (
                 Payload::Binary(Sensitive::new("AAE=".into())),
@@ -139,6 +163,25 @@ mod tests {
         let flat: Vec<(&str, &str)> = got.iter().map(|(k, v)| (k.as_str(), v.expose())).collect();
         assert_eq!(flat, [("B", "2"), ("A", r#"{"x":1}"#)]);
         assert!(expand(&s("\"just a string\"")).is_err());
+        assert!(
+            expand(&s(r#"{"K":"\udbff"}"#))
+                .unwrap_err()
+                .contains("key \"K\": the value is a JSON string with an unpaired surrogate")
+        );
+        // Only the last of a repeated key is read, in both forms.
+        for text in [r#"{"K":"a\u0000","K":"b"}"#, r#"{"K":"\ud800","K":"b"}"#] {
+            let got = expand(&s(text)).unwrap();
+            assert_eq!(got.len(), 1);
+            assert_eq!((got[0].0.as_str(), got[0].1.expose()), ("K", "b"));
+            assert_eq!(select(&s(text), Some("K")).unwrap().expose(), "b");
+        }
+        // A surrogate pair is one character, and fine.
+        assert_eq!(
+            select(&s(r#"{"a":"\ud83d\ude00"}"#), Some("a"))
+                .unwrap()
+                .expose(),
+            "\u{1f600}"
+        );
         assert!(expand(&Payload::Binary(Sensitive::new("AAE=".into()))).is_err());
         assert!(
             expand(&s(r#"{"K":"a\u0000"}"#))
