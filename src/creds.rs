@@ -155,7 +155,7 @@ pub fn fetch(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let Some(timeout) = retry.time_left() else {
+        let Some(timeout) = retry.attempt_timeout(attempt) else {
             return Err(unavailable("did not answer before the deadline".into()));
         };
         let outcome = http.get(url, &headers, timeout);
@@ -177,10 +177,16 @@ pub fn fetch(
         if !retryable {
             return Err(unavailable(why));
         }
+        let s = if attempt == 1 { "" } else { "s" };
         match retry.before_next(attempt, false, hint) {
             Attempt::Again => continue,
-            Attempt::GiveUp => {
-                return Err(unavailable(format!("{why} (after {attempt} attempts)")));
+            Attempt::Exhausted => {
+                return Err(unavailable(format!("{why} (after {attempt} attempt{s})")));
+            }
+            Attempt::Deadline => {
+                return Err(unavailable(format!(
+                    "{why} (LAMBDA_SECRETS_TIMEOUT_MS ran out after {attempt} attempt{s})"
+                )));
             }
         }
     }

@@ -88,32 +88,46 @@ pub struct Fetcher<'a> {
 struct Queue {
     calls: VecDeque<Call>,
     running: usize,
+    /// Worker threads started so far, the caller's own included.
+    workers: usize,
 }
 
 type Outcome = Result<SecretValue, UnitError>;
 
-impl Fetcher<'_> {
+/// What the workers share.
+struct Pool<'a> {
+    fetcher: &'a Fetcher<'a>,
+    units: &'a [Unit],
+    queue: Mutex<Queue>,
+    wake: Condvar,
+    results: Mutex<Vec<Option<Outcome>>>,
+    max_workers: usize,
+}
+
+impl<'a> Fetcher<'a> {
     /// Runs `calls` for `units` on at most `threads` threads; one outcome per unit.
-    pub fn run(&self, units: &[Unit], calls: Vec<Call>, threads: usize) -> Vec<Outcome> {
-        let results: Mutex<Vec<Option<Outcome>>> =
-            Mutex::new((0..units.len()).map(|_| None).collect());
-        let queue = Mutex::new(Queue {
-            calls: calls.into(),
-            running: 0,
+    ///
+    /// The calling thread is the first worker. Another starts only when a call is waiting and
+    /// no worker is free (one batch call needs no second thread; its fallback may), so a
+    /// cold start pays for the threads it uses and no more.
+    pub fn run(&'a self, units: &'a [Unit], calls: Vec<Call>, threads: usize) -> Vec<Outcome> {
+        let pool = Pool {
+            fetcher: self,
+            units,
+            results: Mutex::new((0..units.len()).map(|_| None).collect()),
+            queue: Mutex::new(Queue {
+                calls: calls.into(),
+                running: 0,
+                workers: 1,
+            }),
+            wake: Condvar::new(),
+            max_workers: threads.clamp(1, units.len().max(1)),
+        };
+        std::thread::scope(|s| {
+            pool.grow(s);
+            pool.work(s);
         });
-        let wake = Condvar::new();
-        let worker = || self.work(units, &queue, &wake, &results);
-        let threads = threads.clamp(1, units.len().max(1));
-        if threads == 1 {
-            worker();
-        } else {
-            std::thread::scope(|s| {
-                for _ in 0..threads {
-                    s.spawn(worker);
-                }
-            });
-        }
-        let results = results.into_inner().unwrap_or_else(|p| p.into_inner());
+        let results = pool.results.into_inner().unwrap_or_else(|p| p.into_inner());
         results
             .into_iter()
             .map(|r| {
@@ -126,20 +140,34 @@ impl Fetcher<'_> {
             })
             .collect()
     }
+}
 
-    fn work(
-        &self,
-        units: &[Unit],
-        queue: &Mutex<Queue>,
-        wake: &Condvar,
-        results: &Mutex<Vec<Option<Outcome>>>,
-    ) {
-        // A poisoned lock means another worker panicked; the process aborts on panic anyway
-        // (panic = "abort"), so taking the data is safe.
-        let lock = || queue.lock().unwrap_or_else(|p| p.into_inner());
+impl<'a> Pool<'a> {
+    // A poisoned lock means a worker panicked; the process aborts on panic anyway
+    // (panic = "abort"), so taking the data is safe.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts workers for the calls that no free worker will take, up to `max_workers`.
+    fn grow<'scope>(&'a self, s: &'scope std::thread::Scope<'scope, 'a>) {
+        let extra = {
+            let mut q = self.lock();
+            let free = q.workers - q.running;
+            let wanted = q.calls.len().saturating_sub(free);
+            let extra = wanted.min(self.max_workers - q.workers);
+            q.workers += extra;
+            extra
+        };
+        for _ in 0..extra {
+            s.spawn(move || self.work(s));
+        }
+    }
+
+    fn work<'scope>(&'a self, s: &'scope std::thread::Scope<'scope, 'a>) {
         loop {
             let call = {
-                let mut q = lock();
+                let mut q = self.lock();
                 loop {
                     if let Some(c) = q.calls.pop_front() {
                         q.running += 1;
@@ -148,27 +176,32 @@ impl Fetcher<'_> {
                     if q.running == 0 {
                         break None;
                     }
-                    q = wake.wait(q).unwrap_or_else(|p| p.into_inner());
+                    q = self.wake.wait(q).unwrap_or_else(|p| p.into_inner());
                 }
             };
             let Some(call) = call else {
-                wake.notify_all();
+                self.wake.notify_all();
                 return;
             };
-            let (done, more) = self.execute(units, call);
+            let (done, more) = self.fetcher.execute(self.units, call);
             {
-                let mut r = results.lock().unwrap_or_else(|p| p.into_inner());
+                let mut r = self.results.lock().unwrap_or_else(|p| p.into_inner());
                 for (i, outcome) in done {
                     r[i] = Some(outcome);
                 }
             }
-            let mut q = lock();
-            q.calls.extend(more);
-            q.running -= 1;
-            wake.notify_all();
+            {
+                let mut q = self.lock();
+                q.calls.extend(more);
+                q.running -= 1;
+            }
+            self.grow(s);
+            self.wake.notify_all();
         }
     }
+}
 
+impl Fetcher<'_> {
     /// Runs one call: the outcomes it settles, and the calls it leaves to do.
     fn execute(&self, units: &[Unit], call: Call) -> (Vec<(usize, Outcome)>, Vec<Call>) {
         match call {
@@ -189,6 +222,16 @@ impl Fetcher<'_> {
                     Ok((reply, request_id)) => self.settle_batch(units, &ids, reply, request_id),
                     Err(e) if e.credentials_problem() => {
                         let err = e.into_unit_error();
+                        (
+                            ids.into_iter().map(|i| (i, Err(err.clone()))).collect(),
+                            vec![],
+                        )
+                    }
+                    // No time left to fall back (the batch stalled until the deadline, say): the
+                    // batch's own failure is each secret's, rather than "the deadline passed".
+                    Err(e) if self.retry.time_left().is_none() => {
+                        let mut err = e.into_unit_error();
+                        err.text = format!("{}: {}", api::BATCH, err.text);
                         (
                             ids.into_iter().map(|i| (i, Err(err.clone()))).collect(),
                             vec![],
@@ -274,10 +317,11 @@ impl Fetcher<'_> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let Some(timeout) = self.retry.time_left() else {
-                return Err(last
-                    .unwrap_or_else(|| CallError::deadline(attempt - 1))
-                    .at_deadline());
+            let Some(timeout) = self.retry.attempt_timeout(attempt) else {
+                return Err(match last {
+                    Some(e) => e.at_deadline(),
+                    None => CallError::deadline(),
+                });
             };
             let signed = crate::sign::sign_request(
                 self.creds,
@@ -360,7 +404,8 @@ impl Fetcher<'_> {
                 .before_next(attempt, err.throttled, err.retry_after_ms)
             {
                 Attempt::Again => last = Some(err),
-                Attempt::GiveUp => return Err(err.exhausted()),
+                Attempt::Exhausted => return Err(err.exhausted()),
+                Attempt::Deadline => return Err(err.at_deadline()),
             }
         }
     }
@@ -399,27 +444,37 @@ impl CallError {
             retry_after_ms: None,
         }
     }
-    fn deadline(attempts: u32) -> Self {
+    /// No attempt could start: the deadline had passed (a call queued behind others, say).
+    fn deadline() -> Self {
         CallError {
             code: "DeadlineExceeded".into(),
-            message: "no reply before LAMBDA_SECRETS_TIMEOUT_MS ran out".into(),
+            message: "LAMBDA_SECRETS_TIMEOUT_MS ran out before this request could be made".into(),
             request_id: None,
             kind: Kind::Fatal(Class::Unavailable),
             throttled: false,
-            attempts,
+            attempts: 0,
             retry_after_ms: None,
         }
     }
-    fn at_deadline(mut self) -> Self {
-        self.message = format!(
-            "{} (still failing when LAMBDA_SECRETS_TIMEOUT_MS ran out)",
-            self.message
+    /// Still failing when the deadline left no time for another attempt.
+    fn at_deadline(self) -> Self {
+        let why = format!(
+            "LAMBDA_SECRETS_TIMEOUT_MS ran out after {}",
+            attempts(self.attempts)
         );
-        self.kind = Kind::Fatal(Class::Unavailable);
-        self
+        self.give_up(why)
     }
-    fn exhausted(mut self) -> Self {
-        self.message = format!("{} (after {} attempts)", self.message, self.attempts);
+    /// Still failing after the last attempt `AWS_MAX_ATTEMPTS` allows.
+    fn exhausted(self) -> Self {
+        let why = format!("after {}", attempts(self.attempts));
+        self.give_up(why)
+    }
+    fn give_up(mut self, why: String) -> Self {
+        self.message = if self.message.is_empty() {
+            format!("({why})")
+        } else {
+            format!("{} ({why})", self.message)
+        };
         self.kind = Kind::Fatal(Class::Unavailable);
         self
     }
@@ -445,6 +500,10 @@ impl CallError {
         }
         UnitError { class, text }
     }
+}
+
+fn attempts(n: u32) -> String {
+    format!("{n} attempt{}", if n == 1 { "" } else { "s" })
 }
 
 /// `Code (request id X): message`

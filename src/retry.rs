@@ -1,5 +1,7 @@
 //! The retry policy: at most `AWS_MAX_ATTEMPTS` attempts per request, exponential backoff with
-//! full jitter, and never past the one deadline that covers all fetching.
+//! full jitter, and never past the one deadline that covers all fetching. Each attempt gets a
+//! share of the time left, so that one stalled connection cannot use up the whole deadline while
+//! attempts remain.
 
 use std::cell::Cell;
 use std::collections::hash_map::RandomState;
@@ -13,6 +15,9 @@ const BASE_THROTTLED: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// The least time worth starting a request with.
 const MIN_REQUEST_TIME: Duration = Duration::from_millis(5);
+/// The least time one attempt gets when more is left: a Secrets Manager call, TLS handshake
+/// included, takes tens of milliseconds.
+const MIN_ATTEMPT_TIME: Duration = Duration::from_secs(1);
 
 pub struct Retry {
     pub deadline: Instant,
@@ -20,8 +25,12 @@ pub struct Retry {
 }
 
 pub enum Attempt {
+    /// The backoff is slept: try again.
     Again,
-    GiveUp,
+    /// That was the last attempt `AWS_MAX_ATTEMPTS` allows.
+    Exhausted,
+    /// The backoff and another attempt would not fit before the deadline.
+    Deadline,
 }
 
 impl Retry {
@@ -29,6 +38,18 @@ impl Retry {
     pub fn time_left(&self) -> Option<Duration> {
         let left = self.deadline.saturating_duration_since(Instant::now());
         (left >= MIN_REQUEST_TIME).then_some(left)
+    }
+
+    /// How long attempt number `attempt` (from 1) may take, or `None` when the deadline has
+    /// (nearly) passed: an equal share of the time left among the attempts still allowed, this
+    /// one included, but at least `MIN_ATTEMPT_TIME` and at most what is left. The last attempt
+    /// gets all that is left. A server that stalls one request (a black-holed connection, a
+    /// reply that stops half-way) so leaves time to try again on another connection; one that
+    /// is merely slow has a third of the default deadline per attempt.
+    pub fn attempt_timeout(&self, attempt: u32) -> Option<Duration> {
+        let left = self.time_left()?;
+        let attempts_left = self.max_attempts.saturating_sub(attempt).saturating_add(1);
+        Some((left / attempts_left).max(MIN_ATTEMPT_TIME).min(left))
     }
 
     /// After failed attempt number `attempt` (from 1): sleeps the backoff and says whether to try
@@ -40,14 +61,14 @@ impl Retry {
         retry_after_ms: Option<u64>,
     ) -> Attempt {
         if attempt >= self.max_attempts {
-            return Attempt::GiveUp;
+            return Attempt::Exhausted;
         }
         let delay = match retry_after_ms {
             Some(ms) => Duration::from_millis(ms).min(MAX_BACKOFF),
             None => jitter(backoff_cap(attempt, throttled)),
         };
         if Instant::now() + delay + MIN_REQUEST_TIME > self.deadline {
-            return Attempt::GiveUp;
+            return Attempt::Deadline;
         }
         std::thread::sleep(delay);
         Attempt::Again
@@ -107,7 +128,7 @@ mod tests {
             deadline: Instant::now() + Duration::from_secs(10),
             max_attempts: 2,
         };
-        assert!(matches!(r.before_next(2, false, None), Attempt::GiveUp));
+        assert!(matches!(r.before_next(2, false, None), Attempt::Exhausted));
         assert!(matches!(r.before_next(1, false, Some(0)), Attempt::Again));
         let r = Retry {
             deadline: Instant::now() + Duration::from_millis(50),
@@ -116,7 +137,40 @@ mod tests {
         // A retry-after beyond the deadline is not waited for.
         assert!(matches!(
             r.before_next(1, true, Some(1000)),
-            Attempt::GiveUp
+            Attempt::Deadline
         ));
+    }
+
+    #[test]
+    fn attempts_share_the_time_left() {
+        let secs = |s: f64| Duration::from_secs_f64(s);
+        let near = |d: Option<Duration>, want: f64| {
+            let d = d.expect("time left").as_secs_f64();
+            assert!((d - want).abs() < 0.25, "{d} vs {want}");
+        };
+        let r = Retry {
+            deadline: Instant::now() + secs(9.0),
+            max_attempts: 3,
+        };
+        near(r.attempt_timeout(1), 3.0);
+        near(r.attempt_timeout(2), 4.5);
+        near(r.attempt_timeout(3), 9.0);
+        // Many attempts: at least MIN_ATTEMPT_TIME each.
+        let r = Retry {
+            deadline: Instant::now() + secs(5.0),
+            max_attempts: 50,
+        };
+        near(r.attempt_timeout(1), 1.0);
+        // Less than that left: what is left.
+        let r = Retry {
+            deadline: Instant::now() + secs(0.5),
+            max_attempts: 3,
+        };
+        near(r.attempt_timeout(1), 0.5);
+        let r = Retry {
+            deadline: Instant::now(),
+            max_attempts: 3,
+        };
+        assert!(r.attempt_timeout(1).is_none());
     }
 }

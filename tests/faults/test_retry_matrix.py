@@ -1,0 +1,201 @@
+"""Which faults are retried, how many attempts are made, and the outcome: one secret, read with
+GetSecretValue, against each fault of support/faultsm.py, once (the retry recovers) and on every
+request (the last attempt fails). Counts and exit codes, never durations.
+
+The matrix (AWS_MAX_ATTEMPTS at its default, 3):
+
+    fault                                   retried  attempts when it persists  exit
+    ThrottlingException (+ x-amz-retry-after)  yes        3                     69
+    InternalServiceError, HTTP 400 or 500      yes        3                     69
+    ServiceUnavailable 503, bare HTTP 500/503  yes        3                     69
+    connection reset / closed, truncated body  yes        3                     69
+    invalid JSON, an HTML page (200 or 502)    yes        3                     69
+    InvalidSignatureException, SignatureDoesNotMatch, RequestExpired   no  1    77 (clock hint)
+    AccessDeniedException, DecryptionFailure, ExpiredTokenException    no  1    77
+    ResourceNotFoundException, InvalidRequestException                 no  1    78
+    an unknown code, a bare HTTP 400                                   no  1    69
+
+Stalls are in test_deadline.py, batches in test_batch_faults.py.
+"""
+
+import json
+
+import pytest
+
+from support.faultsm import GET
+from support.runner import assert_no_command, expect_env, lines_with
+
+from .common import fault_env, refs_for
+
+# name: (fault rule, what the final error line says)
+RETRIED = {
+    "throttling": ({"fault": "throttle"}, "ThrottlingException"),
+    "throttling-retry-after": ({"fault": "throttle", "retry_after_ms": 30}, "ThrottlingException"),
+    "internal-service-error-400": ({"fault": "error", "code": "InternalServiceError", "status": 400},
+                                   "InternalServiceError"),
+    "internal-service-error-500": ({"fault": "error", "code": "InternalServiceError", "status": 500},
+                                   "InternalServiceError"),
+    "service-unavailable-503": ({"fault": "error", "code": "ServiceUnavailable", "status": 503},
+                                "ServiceUnavailable"),
+    "http-500": ({"fault": "status", "status": 500}, "HTTP 500"),
+    "http-503": ({"fault": "status", "status": 503}, "HTTP 503"),
+    "connection-reset": ({"fault": "reset"}, "RequestFailed: connection reset"),
+    "connection-closed": ({"fault": "close"}, "RequestFailed"),
+    "truncated-body": ({"fault": "truncate"}, "RequestFailed: reading the reply failed"),
+    "invalid-json": ({"fault": "invalid_json"}, "MalformedReply"),
+    "html-200": ({"fault": "content_type"}, "MalformedReply"),
+    "html-502": ({"fault": "content_type", "status": 502}, "HTTP 502"),
+}
+
+# name: (fault rule, exit code)
+NOT_RETRIED = {
+    "InvalidSignatureException": ({"fault": "clock", "code": "InvalidSignatureException"}, 77),
+    "SignatureDoesNotMatch": ({"fault": "clock", "code": "SignatureDoesNotMatch"}, 77),
+    "RequestExpired": ({"fault": "clock", "code": "RequestExpired"}, 77),
+    "AccessDeniedException": ({"fault": "error", "code": "AccessDeniedException"}, 77),
+    "DecryptionFailure": ({"fault": "error", "code": "DecryptionFailure"}, 77),
+    "ExpiredTokenException": ({"fault": "error", "code": "ExpiredTokenException"}, 77),
+    "ResourceNotFoundException": ({"fault": "error", "code": "ResourceNotFoundException"}, 78),
+    "InvalidRequestException": ({"fault": "error", "code": "InvalidRequestException"}, 78),
+    "unknown-code": ({"fault": "error", "code": "SomethingNewException"}, 69),
+    "http-400-without-code": ({"fault": "status", "status": 400}, 69),
+}
+
+# Transport faults are also run over plain HTTP (an http:// endpoint is allowed when configured).
+TRANSPORT = ["connection-reset", "connection-closed", "truncated-body", "invalid-json"]
+
+
+def one_secret(fsm, values, tls=True):
+    vals = values(1)
+    return fsm(vals, tls=tls), vals
+
+
+def error_lines(r):
+    return [line for line in r.lines if ": error: " in line]
+
+
+@pytest.mark.parametrize("name,tls", [(n, True) for n in RETRIED] + [(n, False) for n in TRANSPORT],
+                         ids=[f"{n}-https" for n in RETRIED] + [f"{n}-http" for n in TRANSPORT])
+def test_retried_fault_once_then_the_value_arrives(h, fsm, values, name, tls):
+    f, vals = one_secret(fsm, values, tls)
+    rule, _ = RETRIED[name]
+    f.fault(op=GET, times=1, **rule)
+    r = h.run_cmd(fault_env(h, f, refs_for(vals), names=["V0"]))
+    assert r.rc == 0, r
+    expect_env(r, {"V0": list(vals.values())[0]})
+    assert f.outcomes(GET) == [rule["fault"], "ok"]
+    assert lines_with(r, "injected 1 variable", "2 requests"), r
+
+
+@pytest.mark.parametrize("name", RETRIED)
+def test_retried_fault_that_persists_fails_after_the_last_attempt(h, fsm, values, name):
+    f, vals = one_secret(fsm, values)
+    rule, says = RETRIED[name]
+    f.fault(op=GET, **rule)
+    r = h.run_cmd(fault_env(h, f, refs_for(vals, "FAULTY")))
+    assert r.rc == 69, r
+    assert_no_command(r)
+    assert f.count(GET) == 3  # AWS_MAX_ATTEMPTS defaults to 3
+    (line,) = error_lines(r)
+    assert "FAULTY0 from secret fault/s0: " in line and says in line, line
+    assert line.endswith("(after 3 attempts)"), line
+
+
+@pytest.mark.parametrize("name", NOT_RETRIED)
+def test_fault_that_is_not_retried(h, fsm, values, name):
+    f, vals = one_secret(fsm, values)
+    rule, rc = NOT_RETRIED[name]
+    f.fault(op=GET, **rule)
+    r = h.run_cmd(fault_env(h, f, refs_for(vals, "FAULTY")))
+    assert r.rc == rc, r
+    assert_no_command(r)
+    assert f.count(GET) == 1
+    (line,) = error_lines(r)
+    assert "FAULTY0 from secret fault/s0: " in line and "request id faultsm-" in line, line
+
+
+@pytest.mark.parametrize("attempts", [1, 2, 5])
+@pytest.mark.parametrize("fault", ["reset", "throttle"])
+def test_attempts_follow_aws_max_attempts(h, fsm, values, attempts, fault):
+    f, vals = one_secret(fsm, values)
+    f.fault(fault, op=GET)
+    r = h.run_cmd(fault_env(h, f, refs_for(vals), AWS_MAX_ATTEMPTS=str(attempts)))
+    assert r.rc == 69, r
+    assert f.count(GET) == attempts
+    (line,) = error_lines(r)
+    assert line.endswith(f"(after {attempts} attempt{'s' if attempts > 1 else ''})"), line
+
+
+def test_recovers_on_the_last_attempt(h, fsm, values):
+    f, vals = one_secret(fsm, values)
+    f.fault("reset", op=GET, times=1)
+    f.fault("status", op=GET, times=1, status=503)
+    r = h.run_cmd(fault_env(h, f, refs_for(vals), names=["V0"]))
+    assert r.rc == 0, r
+    expect_env(r, {"V0": list(vals.values())[0]})
+    assert f.outcomes(GET) == ["reset", "status", "ok"]
+
+
+def test_faults_at_a_rate_across_many_secrets(h, fsm, values):
+    # About a third of the requests fail, in one of four ways; with 5 attempts each, 12 secrets
+    # all arrive. One request at a time and a seeded generator make every run the same.
+    vals = values(12)
+    f = fsm(vals, seed=3)
+    for fault in ("reset", "throttle", "truncate", "invalid_json"):
+        f.fault(fault, op=GET, rate=0.1)
+    r = h.run_cmd(fault_env(h, f, refs_for(vals), names=[f"V{i}" for i in range(12)], AWS_MAX_ATTEMPTS="5",
+                            LAMBDA_SECRETS_BATCH="never", LAMBDA_SECRETS_CONCURRENCY="1"))
+    assert r.rc == 0, r
+    expect_env(r, {f"V{i}": v for i, v in enumerate(vals.values())})
+    faulted = [o for o in f.outcomes(GET) if o != "ok"]
+    assert f.count(GET, "ok") == 12 and f.count(GET) == 12 + len(faulted)
+    assert len(set(faulted)) >= 3, faulted  # the faults did happen
+    assert lines_with(r, "injected 12 variables", f"{12 + len(faulted)} request"), r
+
+
+def test_retry_after_is_waited_for(h, fsm, values):
+    f, vals = one_secret(fsm, values)
+    f.fault("throttle", op=GET, times=1, retry_after_ms=400)
+    r = h.run_cmd(fault_env(h, f, refs_for(vals), names=["V0"]))
+    assert r.rc == 0, r
+    first, second = f.calls
+    assert second.t - first.t >= 0.39  # a lower bound: a sleep is never shorter
+
+
+def test_retry_after_is_capped_at_two_seconds(h, fsm, values):
+    f, vals = one_secret(fsm, values)
+    f.fault("throttle", op=GET, times=1, retry_after_ms=600000)
+    r = h.run_cmd(fault_env(h, f, refs_for(vals), names=["V0"]))
+    assert r.rc == 0, r
+    assert f.count(GET) == 2
+    first, second = f.calls
+    assert second.t - first.t >= 1.99
+
+
+def test_retry_after_past_the_deadline_is_not_waited_for(h, fsm, values):
+    f, vals = one_secret(fsm, values)
+    f.fault("throttle", op=GET, retry_after_ms=1900)
+    r = h.run_cmd(fault_env(h, f, refs_for(vals, "LATE"), LAMBDA_SECRETS_TIMEOUT_MS="1000"))
+    assert r.rc == 69, r
+    assert f.count(GET) == 1
+    (line,) = error_lines(r)
+    assert "LATE0" in line and "ThrottlingException" in line, line
+    assert line.endswith("(LAMBDA_SECRETS_TIMEOUT_MS ran out after 1 attempt)"), line
+
+
+def test_fault_paths_in_json_logs_leak_nothing(h, fsm, values):
+    # invalid_json and stall_body replies carry the secret value itself; truncate carries part of
+    # it. The Runner fails the test if any of it reaches stdout or stderr.
+    vals = values(3)
+    f = fsm(vals)
+    names = list(vals)
+    f.fault("invalid_json", op=GET, secret=names[0])
+    f.fault("truncate", op=GET, secret=names[1], fraction=0.8)
+    f.fault("stall_body", op=GET, secret=names[2], fraction=0.9)
+    r = h.run_cmd(fault_env(h, f, refs_for(vals), LAMBDA_SECRETS_BATCH="never",
+                            AWS_LAMBDA_LOG_FORMAT="JSON", LAMBDA_SECRETS_TIMEOUT_MS="2000"))
+    assert r.rc == 69, r
+    assert_no_command(r)
+    records = [json.loads(line) for line in r.lines]
+    assert sum(1 for rec in records if rec["level"] == "ERROR") == 3, r
+    assert any(rec["level"] == "DEBUG" for rec in records), r
