@@ -1,0 +1,205 @@
+"""The cold-start benchmark harness (bench/bench.py) itself, in a small configuration.
+
+It must run end to end and produce output it can parse back (terminal table, JSON, Markdown, SVG),
+and it must refuse to report anything when a contender does not inject the right values: every
+exec'ing contender ends in bench-runtime, which checks each variable by sha256. Two deliberately
+wrong contenders (one value off by a character, no value at all) prove that the check bites.
+
+No npm install and no AWS SDK for Rust build: the small run uses lambda-secrets, curl, boto3 and
+the AWS CLI wrapper, which need nothing but tests/requirements.txt.
+"""
+
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = ROOT / "bench" / "bench.py"
+SMALL = ["--contenders", "runtime-alone,lambda-secrets,curl,boto3,aws-cli", "--counts", "1,2", "--rtt", "0,10",
+         "--runs", "3", "--runs-medium", "1", "--runs-slow", "1", "--rss-runs", "1", "--init-runs", "1",
+         "--baseline-runs", "3"]
+
+
+def run_bench(binary, *args, timeout=240):
+    env = {k: v for k, v in os.environ.items() if k != "BENCH_COMMAND"}
+    return subprocess.run([sys.executable, str(BENCH), "--binary", binary, *args], capture_output=True, text=True,
+                          env=env, timeout=timeout, cwd=ROOT)
+
+
+@pytest.fixture(scope="module")
+def small_run(binary, tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    paths = {k: out / f"result.{k}" for k in ("json", "md", "svg")}
+    p = run_bench(binary, *SMALL, "--json", str(paths["json"]), "--markdown", str(paths["md"]),
+                  "--svg", str(paths["svg"]))
+    assert p.returncode == 0, f"the harness failed (rc {p.returncode}):\n{p.stderr[-4000:]}\n{p.stdout[-2000:]}"
+    return p, json.loads(paths["json"].read_text()), paths
+
+
+def test_every_cell_is_measured(small_run):
+    _, res, _ = small_run
+    names = ["runtime-alone", "lambda-secrets", "curl", "boto3", "aws-cli"]
+    cells = {(r["contender"], r["count"], r["rtt_ms"]): r for r in res["results"]}
+    assert set(cells) == {(c, n, t) for c in names for n in (1, 2) for t in (0, 10)}
+    runs = {"runtime-alone": 3, "lambda-secrets": 3, "curl": 3, "boto3": 1, "aws-cli": 1}
+    for (name, n, rtt), r in cells.items():
+        w = r["wall"]
+        assert w["n"] == runs[name] == len(r["samples"]["wall"]) == len(r["samples"]["cpu"])
+        assert 0 < w["min"] <= w["median"] <= w["max"]
+        assert r["cpu"]["median"] > 0
+        if res["warnings"] and any("GNU time" in x for x in res["warnings"]):
+            assert r["rss_mib"] is None
+        else:
+            assert len(r["samples"]["rss_mib"]) == 1 and r["rss_mib"]["max"] > 0
+    # An added round trip must show: a fresh HTTPS connection costs at least 3 of them (TCP, TLS 1.3,
+    # the request), so +10 ms adds at least 30 ms to lambda-secrets and curl.
+    for name in ("lambda-secrets", "curl"):
+        assert cells[(name, 1, 10)]["wall"]["min"] >= cells[(name, 1, 0)]["wall"]["min"] + 25
+
+
+def test_the_server_baseline_and_its_counts(small_run):
+    _, res, _ = small_run
+    b = res["server_baseline"]
+    assert set(b["raw_client"]) == {"0", "10"}
+    assert b["raw_client"]["10"]["fresh"]["median"] >= 30 > b["raw_client"]["0"]["fresh"]["median"]
+    assert b["raw_client"]["0"]["tls"] == "TLSv1.3"
+    # Timed and RSS runs only (the verification runs come before the counters are reset):
+    # one request per run of lambda-secrets, curl and boto3 (a batch for 2); one per secret for the CLI.
+    per_run = {"lambda-secrets": (1, 1), "curl": (1, 1), "boto3": (1, 1), "aws-cli": (1, 2)}
+    want = {"GetSecretValue": 0, "BatchGetSecretValue": 0}
+    for r in res["results"]:
+        if r["contender"] in per_run:
+            runs = len(r["samples"]["wall"]) + len(r["samples"]["rss_mib"])
+            one, two = per_run[r["contender"]]
+            if r["count"] == 1:
+                want["GetSecretValue"] += runs * one
+            elif r["contender"] == "aws-cli":
+                want["GetSecretValue"] += runs * two
+            else:
+                want["BatchGetSecretValue"] += runs
+    assert b["requests"] == want
+    assert b["handling_us"]["median"] > 0
+
+
+def test_targets_init_and_sizes_are_reported(small_run):
+    _, res, _ = small_run
+    # Judged at +0 ms RTT on 1 secret, shown at +10 ms; no 20-secret target without 20 secrets.
+    assert {t["other"]: set(t["by_rtt"]) for t in res["targets"]} == {o: {"0", "10"} for o in ("curl", "boto3", "aws-cli")}
+    by = {(r["contender"], r["count"], r["rtt_ms"]): r["wall"]["median"] for r in res["results"]}
+    for t in res["targets"]:
+        assert t["judged_rtt"] == 0 and isinstance(t["met"], bool) and t["note"]
+        assert t["ratio"] == pytest.approx(by[("lambda-secrets", 1, 0)] / by[(t["other"], 1, 0)])
+        assert t["met"] == (t["ratio"] <= t["limit"])
+    cases = {(r["wrapper"], r["count"], r["rtt_ms"]) for r in res["init"]}
+    assert cases == {(False, 0, 0)} | {(True, n, t) for n in (1, 2) for t in (0, 10)}
+    for r in res["init"]:
+        assert r["init_ms"]["n"] == 1 and r["init_ms"]["median"] > 0
+        assert (r["overhead_ms"] is None) == (not r["wrapper"])
+    what = {(s["contender"], s["what"]) for s in res["sizes"]}
+    assert ("lambda-secrets", "static binary (stripped)") in what
+    assert {"curl", "boto3", "aws-cli"} <= {c for c, _ in what}
+    assert all(s["bytes"] > 0 for s in res["sizes"])
+    facts = res["meta"]["facts"]
+    assert facts["cores"] and facts["lambda_secrets"] and facts["lambda_secrets_sha256"]
+    assert len(res["meta"]["load_before"]) == 3
+
+
+def test_the_terminal_table_matches_the_json(small_run):
+    p, res, _ = small_run
+    by = {(r["label"], r["count"], r["rtt_ms"]): r for r in res["results"]}
+    seen = 0
+    section = None
+    for line in p.stdout.splitlines():
+        m = re.match(r"^(\d+) secrets?, \+(\d+) ms RTT$", line)
+        if m:
+            section = (int(m.group(1)), int(m.group(2)))
+            continue
+        m = re.match(r"^  (.+?)\s+(\d+)\s+([\d.]+) ms\s+([\d.]+) ms\s+([\d.]+) ms\s+([\d.]+) ms\s+(\S+ MiB|-)\s+(.*)$", line)
+        if m and section:
+            r = by[(m.group(1), *section)]
+            assert int(m.group(2)) == r["wall"]["n"]
+            assert float(m.group(4)) == pytest.approx(r["wall"]["median"], rel=0.01, abs=0.01)
+            if r["contender"] == "lambda-secrets":
+                assert m.group(8) == "reference"
+            else:
+                ref = by[("lambda-secrets", *section)]["wall"]["median"]
+                assert float(m.group(8).rstrip("x")) == pytest.approx(r["wall"]["median"] / ref, rel=0.01, abs=0.01)
+            seen += 1
+    assert seen == len(res["results"])
+
+
+def test_markdown_and_svg(small_run):
+    _, res, paths = small_run
+    md = paths["md"].read_text()
+    head = next(line for line in md.splitlines() if line.startswith("| median wall ms"))
+    assert head.count("|") == 2 + 4  # a label column and 2 counts x 2 RTTs
+    for label in {r["label"] for r in res["results"]}:
+        assert f"| {label} |" in md
+    assert "## Targets" in md and "## Footprint" in md and "## Lambda init duration" in md
+    svg = ET.parse(paths["svg"]).getroot()
+    titles = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}title")]
+    charted = [r for r in res["results"] if r["contender"] != "runtime-alone"]
+    assert len(titles) == len(charted)
+
+
+def test_the_runtime_hash_matches_sha256():
+    """bench-runtime's own SHA-256 (it has no dependencies) against hashlib, across block boundaries."""
+    spec = importlib.util.spec_from_file_location("lambda_secrets_bench", BENCH)
+    harness = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(harness)
+    rt = harness.build_runtime()
+    values = ["", "abc", "a" * 55, "a" * 56, "a" * 64, "ü€ \t" * 40, "x" * 1000]
+    out = subprocess.run([rt, "--sha256", *values], capture_output=True, text=True, check=True).stdout.split()
+    assert out == [hashlib.sha256(v.encode()).hexdigest() for v in values]
+
+
+def write_contender(tmp_path, name, body):
+    script = tmp_path / name
+    script.write_text(f"#!{sys.executable}\n{body}")
+    script.chmod(0o755)
+    return script
+
+
+LIAR = '''
+import os, sys
+import boto3
+args = sys.argv[1:]
+split = args.index("--")
+pairs = [p.split("=", 1) for p in args[:split]]
+client = boto3.client("secretsmanager")
+for name, secret_id in pairs:
+    os.environ[name] = client.get_secret_value(SecretId=secret_id)["SecretString"]
+last = pairs[-1][0]
+os.environ[last] = os.environ[last][:-1] + ("A" if os.environ[last][-1] != "A" else "B")  # one character off
+os.execvp(args[split + 1], args[split + 1:])
+'''
+
+LAZY = '''
+import os, sys
+args = sys.argv[1:]
+os.execvp(args[args.index("--") + 1], args[args.index("--") + 1:])  # injects nothing
+'''
+
+
+@pytest.mark.parametrize("name, body, says", [("liar", LIAR, "SECRET_02 has the wrong value"),
+                                              ("lazy", LAZY, "SECRET_00 missing")])
+def test_a_contender_with_wrong_values_fails_the_whole_run(binary, tmp_path, name, body, says):
+    script = write_contender(tmp_path, name, body)
+    out = tmp_path / "result.json"
+    p = run_bench(binary, "--contenders", "lambda-secrets", "--add-contender", f"{name}={script}",
+                  "--counts", "3", "--rtt", "0", "--runs", "2", "--init-runs", "0", "--baseline-runs", "1",
+                  "--json", str(out), timeout=120)
+    assert p.returncode != 0, f"the harness accepted {name}:\n{p.stdout[-2000:]}"
+    assert f"{name} (3 secrets, +0 ms RTT) exited with 1 during verification" in p.stderr, p.stderr[-3000:]
+    assert "did not receive the expected values" in p.stderr
+    assert says in p.stderr, p.stderr[-3000:]
+    assert not out.exists(), "no result may be written when a contender is wrong"
+    assert p.stdout == "", "no table may be printed when a contender is wrong"
