@@ -278,23 +278,20 @@ impl Fetcher<'_> {
                 continue;
             }
             match reply.errors.iter().find(|e| e.secret_id == id) {
-                // Not listed among the operations AWS allows across accounts: try it alone, once.
-                Some(e) if e.code == "AccessDeniedException" => more.push(Call::Get(i)),
-                Some(e) if !matches!(api::classify(&e.code, 200), Kind::Fatal(_)) => {
-                    more.push(Call::Get(i))
-                }
-                Some(e) => {
-                    let Kind::Fatal(class) = api::classify(&e.code, 200) else {
-                        unreachable!("matched above")
-                    };
-                    done.push((
+                Some(e) => match (e.code.as_str(), api::classify(&e.code, 200)) {
+                    // Not listed among the operations AWS allows across accounts: try it alone,
+                    // once.
+                    ("AccessDeniedException", _) => more.push(Call::Get(i)),
+                    (_, Kind::Fatal(class)) => done.push((
                         i,
                         Err(UnitError {
                             class,
                             text: describe(&e.code, &e.message, request_id.as_deref()),
                         }),
-                    ));
-                }
+                    )),
+                    // Throttled or transient for this entry: fetch it alone, with retries.
+                    _ => more.push(Call::Get(i)),
+                },
                 // Neither a value nor an error (a paginated or short reply): fetch it alone.
                 None => more.push(Call::Get(i)),
             }
