@@ -4,7 +4,8 @@
 //! malformed references, bad or reserved target names, a key repeated in the object form, a
 //! version stage together with a version id, bad option values.
 
-use crate::error::Failure;
+use crate::endpoint::Region;
+use crate::error::Error;
 use crate::json::object_entries;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -27,7 +28,7 @@ pub struct Reference {
     /// Name, partial ARN or full ARN, as written.
     pub secret_id: String,
     /// The region in the ARN, when the id is an ARN.
-    pub arn_region: Option<String>,
+    pub arn_region: Option<Region>,
     pub json_key: Option<String>,
     pub version: Version,
     pub optional: bool,
@@ -43,6 +44,11 @@ pub enum Targets {
 }
 
 impl Targets {
+    /// The services the references need.
+    pub fn services(&self) -> Vec<crate::aws::Service> {
+        vec![crate::aws::Service::SecretsManager]
+    }
+
     pub fn references(&self) -> Vec<&Reference> {
         match self {
             Targets::Named(v) => v.iter().map(|(_, r)| r).collect(),
@@ -51,13 +57,24 @@ impl Targets {
     }
 }
 
+/// `LAMBDA_SECRETS` from the environment; `None` when it is unset or names nothing.
+pub fn targets_from_env() -> Result<Option<Targets>, Error> {
+    match std::env::var("LAMBDA_SECRETS") {
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err(Error::Config("LAMBDA_SECRETS: not valid UTF-8".into()))
+        }
+        Ok(text) => parse_targets(&text),
+    }
+}
+
 /// Parses the value of `LAMBDA_SECRETS`. `None` means there is nothing to fetch (empty, only white
 /// space, `{}` or `[]`).
-pub fn parse_targets(text: &str) -> Result<Option<Targets>, Failure> {
+pub fn parse_targets(text: &str) -> Result<Option<Targets>, Error> {
     if text.trim().is_empty() {
         return Ok(None);
     }
-    let bad = |m: String| Failure::config(format!("LAMBDA_SECRETS: {m}"));
+    let bad = |m: String| Error::Config(format!("LAMBDA_SECRETS: {m}"));
     let value: &RawValue =
         serde_json::from_str(text).map_err(|e| bad(format!("not valid JSON ({e})")))?;
     let raw = value.get().trim_start();
@@ -65,11 +82,14 @@ pub fn parse_targets(text: &str) -> Result<Option<Targets>, Failure> {
         let entries =
             object_entries(value.get()).map_err(|e| bad(format!("not valid JSON ({e})")))?;
         let mut named: Vec<(String, Reference)> = Vec::with_capacity(entries.len());
+        let mut seen = std::collections::HashSet::with_capacity(entries.len());
         for (name, raw_ref) in entries {
-            if named.iter().any(|(n, _)| *n == name) {
+            if !seen.insert(name.clone()) {
                 return Err(bad(format!("variable {name} is named twice")));
             }
-            check_target_name(&name).map_err(|m| bad(format!("variable {name:?}: {m}")))?;
+            if let Some(why) = refusal(&name) {
+                return Err(bad(format!("variable {name:?}: {why}")));
+            }
             let reference = parse_reference(raw_ref).map_err(|m| bad(format!("{name}: {m}")))?;
             named.push((name, reference));
         }
@@ -137,22 +157,7 @@ fn parse_reference(raw: &RawValue) -> Result<Reference, String> {
                 }
             }
             let secret_id = secret_id.ok_or("\"secret_id\" is required")?;
-            if secret_id.contains(':') && !secret_id.starts_with("arn:") {
-                return Err(format!(
-                    "secret id {secret_id:?}: a name cannot contain ':'"
-                ));
-            }
-            let arn_region = if secret_id.starts_with("arn:") {
-                let fields: Vec<&str> = secret_id.split(':').collect();
-                if fields.len() != 7 {
-                    return Err(format!(
-                        "secret id {secret_id:?}: an ARN has 7 fields (arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME)"
-                    ));
-                }
-                Some(check_arn(&fields)?)
-            } else {
-                None
-            };
+            let arn_region = parse_secret_id(&secret_id)?;
             Ok(Reference {
                 secret_id,
                 arn_region,
@@ -168,20 +173,15 @@ fn parse_reference(raw: &RawValue) -> Result<Reference, String> {
 /// `SECRET_ID[:JSON_KEY[:VERSION_STAGE[:VERSION_ID]]]`, the tail grammar of ECS `valueFrom`.
 pub fn parse_reference_string(s: &str) -> Result<Reference, String> {
     let fields: Vec<&str> = s.split(':').collect();
-    let (secret_id, arn_region, tail) = if s.starts_with("arn:") {
-        if fields.len() < 7 {
-            return Err(format!(
-                "{s:?}: an ARN has 7 fields (arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME)"
-            ));
-        }
-        let region = check_arn(&fields[..7])?;
-        (fields[..7].join(":"), Some(region), &fields[7..])
+    // An ARN's own fields come first: the tail follows its seventh.
+    let id_fields = if s.starts_with("arn:") {
+        fields.len().min(7)
     } else {
-        (fields[0].to_string(), None, &fields[1..])
+        1
     };
-    if secret_id.is_empty() {
-        return Err(format!("{s:?}: the secret id is empty"));
-    }
+    let (id, tail) = fields.split_at(id_fields);
+    let secret_id = id.join(":");
+    let arn_region = parse_secret_id(&secret_id).map_err(|m| format!("{s:?}: {m}"))?;
     if tail.len() > 3 {
         return Err(format!(
             "{s:?}: too many ':' fields (SECRET_ID[:JSON_KEY[:VERSION_STAGE[:VERSION_ID]]])"
@@ -197,6 +197,39 @@ pub fn parse_reference_string(s: &str) -> Result<Reference, String> {
     })
 }
 
+/// The one secret id parser, for both reference forms: a name (no `:`), or a full or partial
+/// ARN `arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME`, whose region it returns.
+fn parse_secret_id(id: &str) -> Result<Option<Region>, String> {
+    if id.is_empty() {
+        return Err("the secret id is empty".into());
+    }
+    if !id.starts_with("arn:") {
+        if id.contains(':') {
+            return Err(format!("secret id {id:?}: a name cannot contain ':'"));
+        }
+        return Ok(None);
+    }
+    let f: Vec<&str> = id.split(':').collect();
+    if f.len() != 7 {
+        return Err(format!(
+            "secret id {id:?}: an ARN has 7 fields (arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME)"
+        ));
+    }
+    if f[2] != "secretsmanager" || f[5] != "secret" {
+        return Err(format!(
+            "{id:?} is not a Secrets Manager secret ARN (arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME)"
+        ));
+    }
+    if f[1].is_empty() || f[6].is_empty() {
+        return Err(format!(
+            "{id:?}: partition and secret name must not be empty"
+        ));
+    }
+    Region::parse(f[3])
+        .map(Some)
+        .ok_or_else(|| format!("{id:?}: bad region {:?}", f[3]))
+}
+
 fn version(stage: Option<String>, id: Option<String>) -> Result<Version, String> {
     match (stage, id) {
         (Some(_), Some(_)) => Err("give a version stage or a version id, not both".into()),
@@ -204,33 +237,6 @@ fn version(stage: Option<String>, id: Option<String>) -> Result<Version, String>
         (None, Some(i)) => Ok(Version::Id(i)),
         (None, None) => Ok(Version::Current),
     }
-}
-
-/// Checks the seven fields of a secret ARN and returns its region.
-fn check_arn(f: &[&str]) -> Result<String, String> {
-    let arn = f.join(":");
-    if f[2] != "secretsmanager" || f[5] != "secret" {
-        return Err(format!(
-            "{arn:?} is not a Secrets Manager secret ARN (arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME)"
-        ));
-    }
-    if f[1].is_empty() || f[6].is_empty() {
-        return Err(format!(
-            "{arn:?}: partition and secret name must not be empty"
-        ));
-    }
-    if !valid_region(f[3]) {
-        return Err(format!("{arn:?}: bad region {:?}", f[3]));
-    }
-    Ok(f[3].to_string())
-}
-
-/// A region is used in a host name, so only `[a-z0-9-]` is accepted.
-pub fn valid_region(r: &str) -> bool {
-    !r.is_empty()
-        && r.len() <= 64
-        && r.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 const RESERVED: &[&str] = &[
@@ -250,25 +256,25 @@ const RESERVED: &[&str] = &[
     "TZ",
 ];
 
-/// Whether `name` may receive a secret: `[A-Za-z_][A-Za-z0-9_]*`, not one of Lambda's reserved
-/// names, not `AWS_LAMBDA_*`, not our own `LAMBDA_SECRETS*`.
-pub fn check_target_name(name: &str) -> Result<(), String> {
+/// Why `name` cannot receive a value, if it cannot: it must be `[A-Za-z_][A-Za-z0-9_]*`, not one
+/// of Lambda's reserved names, not `AWS_LAMBDA_*`, not our own `LAMBDA_SECRETS*`.
+pub fn refusal(name: &str) -> Option<&'static str> {
     let mut bytes = name.bytes();
     let first_ok = bytes
         .next()
         .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_');
     if !first_ok || !bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-        return Err(
-            "not a valid environment variable name (letters, digits and '_', not starting with a digit)".into(),
+        return Some(
+            "not a valid environment variable name (letters, digits and '_', not starting with a digit)",
         );
     }
     if RESERVED.contains(&name) || name.starts_with("AWS_LAMBDA_") {
-        return Err("reserved by Lambda; choose another name".into());
+        return Some("reserved by Lambda; choose another name");
     }
     if name.starts_with("LAMBDA_SECRETS") {
-        return Err("LAMBDA_SECRETS* names are lambda-secrets' own options".into());
+        return Some("LAMBDA_SECRETS* names are lambda-secrets' own options");
     }
-    Ok(())
+    None
 }
 
 /// `LAMBDA_SECRETS_BATCH`.
@@ -286,6 +292,19 @@ pub enum Level {
     Warn,
     Info,
     Debug,
+}
+
+/// `LAMBDA_SECRETS_LOG`, else `AWS_LAMBDA_LOG_LEVEL` (ignored when it is not a level we know);
+/// `None` when neither is set.
+pub fn log_level(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<Level>, Error> {
+    if let Some(l) = get("LAMBDA_SECRETS_LOG").filter(|l| !l.trim().is_empty()) {
+        return parse_level(&l).map(Some).ok_or_else(|| {
+            Error::Config(format!(
+                "LAMBDA_SECRETS_LOG={l:?}: expected error, warn, info or debug"
+            ))
+        });
+    }
+    Ok(get("AWS_LAMBDA_LOG_LEVEL").and_then(|l| parse_level(&l)))
 }
 
 pub fn parse_level(s: &str) -> Option<Level> {
@@ -308,14 +327,14 @@ pub struct Options {
 }
 
 /// Reads the options through `get` (the environment in production, a table in tests).
-pub fn parse_options(get: &dyn Fn(&str) -> Option<String>) -> Result<Options, Failure> {
+pub fn parse_options(get: &dyn Fn(&str) -> Option<String>) -> Result<Options, Error> {
     let set = |name: &str| get(name).filter(|v| !v.trim().is_empty());
-    let count = |name: &str, default: u64, max: u64| -> Result<u64, Failure> {
+    let count = |name: &str, default: u64, max: u64| -> Result<u64, Error> {
         match set(name) {
             None => Ok(default),
             Some(v) => match v.trim().parse::<u64>() {
                 Ok(n) if n >= 1 && n <= max => Ok(n),
-                _ => Err(Failure::config(format!(
+                _ => Err(Error::Config(format!(
                     "{name}={v:?}: expected a whole number from 1 to {max}"
                 ))),
             },
@@ -332,7 +351,7 @@ pub fn parse_options(get: &dyn Fn(&str) -> Option<String>) -> Result<Options, Fa
             "always" => BatchMode::Always,
             "never" => BatchMode::Never,
             _ => {
-                return Err(Failure::config(format!(
+                return Err(Error::Config(format!(
                     "LAMBDA_SECRETS_BATCH={v:?}: expected auto, always or never"
                 )));
             }
@@ -355,7 +374,7 @@ mod tests {
             secret_id: id.into(),
             arn_region: id
                 .starts_with("arn:")
-                .then(|| id.split(':').nth(3).unwrap().to_string()),
+                .then(|| Region::parse(id.split(':').nth(3).unwrap()).unwrap()),
             json_key: key.map(Into::into),
             version,
             optional: false,
@@ -488,9 +507,10 @@ mod tests {
         ];
         for (input, needle) in cases {
             let e = parse_targets(input).expect_err(input);
-            assert_eq!(e.class, crate::error::Class::Config);
-            assert!(e.message.contains(needle), "{input}: {}", e.message);
-            assert!(e.message.starts_with("LAMBDA_SECRETS"), "{}", e.message);
+            let message = e.to_string();
+            assert_eq!(e.class(), crate::error::Class::Config);
+            assert!(message.contains(needle), "{input}: {message}");
+            assert!(message.starts_with("LAMBDA_SECRETS"), "{message}");
         }
     }
 
@@ -504,7 +524,7 @@ mod tests {
             "AWS_SOMETHING",
             "LAMBDA_TASK",
         ] {
-            assert!(check_target_name(ok).is_ok(), "{ok}");
+            assert_eq!(refusal(ok), None, "{ok}");
         }
         for bad in [
             "",
@@ -516,7 +536,7 @@ mod tests {
             "LAMBDA_SECRETS",
             "AWS_LAMBDA_X",
         ] {
-            assert!(check_target_name(bad).is_err(), "{bad}");
+            assert!(refusal(bad).is_some(), "{bad}");
         }
     }
 
@@ -543,7 +563,7 @@ mod tests {
             ("AWS_MAX_ATTEMPTS", "-1"),
         ] {
             let e = parse_options(&env(&[bad])).expect_err(bad.0);
-            assert!(e.message.starts_with(bad.0));
+            assert!(e.to_string().starts_with(bad.0));
         }
         assert_eq!(parse_level("TRACE"), Some(Level::Debug));
         assert_eq!(parse_level("FATAL"), Some(Level::Error));

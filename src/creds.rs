@@ -2,32 +2,10 @@
 //! SnapStart, ECS and EKS Pod Identity hand them out), as the AWS SDKs read them.
 
 use crate::endpoint::Url;
-use crate::error::{Class, Failure};
+use crate::error::Error;
 use crate::http::Http;
-use crate::retry::{Attempt, Retry};
-use std::fmt;
-
-/// A string that must never be printed: its `Debug` says only that it is hidden.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Sensitive(String);
-
-impl Sensitive {
-    pub fn new(s: String) -> Self {
-        Sensitive(s)
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-    pub fn into_inner(self) -> String {
-        self.0
-    }
-}
-
-impl fmt::Debug for Sensitive {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("<hidden>")
-    }
-}
+use crate::retry::Retry;
+use crate::sensitive::Sensitive;
 
 #[derive(Debug, Clone)]
 pub struct Credentials {
@@ -48,28 +26,29 @@ pub enum Source {
     },
 }
 
-fn perm(m: String) -> Failure {
-    Failure::new(Class::Permission, m)
+fn perm(m: &str) -> Error {
+    Error::Permission(m.to_string())
 }
 
-pub fn source(get: &dyn Fn(&str) -> Option<String>) -> Result<Source, Failure> {
+pub fn source(get: &dyn Fn(&str) -> Option<String>) -> Result<Source, Error> {
     let set = |k: &str| get(k).filter(|v| !v.trim().is_empty());
     match (set("AWS_ACCESS_KEY_ID"), set("AWS_SECRET_ACCESS_KEY")) {
         (Some(id), Some(secret)) => {
             return Ok(Source::Static(Credentials {
                 access_key_id: id.trim().to_string(),
-                secret_access_key: Sensitive(secret.trim().to_string()),
-                session_token: set("AWS_SESSION_TOKEN").map(|t| Sensitive(t.trim().to_string())),
+                secret_access_key: Sensitive::new(secret.trim().to_string()),
+                session_token: set("AWS_SESSION_TOKEN")
+                    .map(|t| Sensitive::new(t.trim().to_string())),
             }));
         }
         (Some(_), None) => {
             return Err(perm(
-                "credentials: AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not".into(),
+                "credentials: AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not",
             ));
         }
         (None, Some(_)) => {
             return Err(perm(
-                "credentials: AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not".into(),
+                "credentials: AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not",
             ));
         }
         (None, None) => {}
@@ -78,42 +57,45 @@ pub fn source(get: &dyn Fn(&str) -> Option<String>) -> Result<Source, Failure> {
         let rel = rel.trim();
         let sep = if rel.starts_with('/') { "" } else { "/" };
         let url = Url::parse(&format!("http://169.254.170.2{sep}{rel}")).map_err(|m| {
-            Failure::config(format!(
+            Error::Config(format!(
                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI={rel:?}: {m}"
             ))
         })?;
         (url, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
     } else if let Some(full) = set("AWS_CONTAINER_CREDENTIALS_FULL_URI") {
         let name = "AWS_CONTAINER_CREDENTIALS_FULL_URI";
-        let url = Url::parse(full.trim())
-            .map_err(|m| Failure::config(format!("{name}={full:?}: {m}")))?;
+        let url =
+            Url::parse(full.trim()).map_err(|m| Error::Config(format!("{name}={full:?}: {m}")))?;
         if !url.https && !allowed_plain_http_host(&url.host) {
-            return Err(Failure::config(format!(
+            return Err(Error::Config(format!(
                 "{name}={full:?}: plain http is allowed only to a loopback address, 169.254.170.2, 169.254.170.23 or fd00:ec2::23; use https"
             )));
         }
         (url, name)
     } else {
         return Err(perm(
-            "credentials: none found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI)".into(),
+            "credentials: none found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI)",
         ));
     };
     let token = if let Some(path) = set("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE") {
         let text = std::fs::read_to_string(path.trim()).map_err(|e| {
-            perm(format!(
+            perm(&format!(
                 "credentials: cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE={path:?} ({})",
                 e.kind()
             ))
         })?;
-        Some(Sensitive(text.trim().to_string()))
+        Some(Sensitive::new(text.trim().to_string()))
     } else {
-        set("AWS_CONTAINER_AUTHORIZATION_TOKEN").map(|t| Sensitive(t.trim().to_string()))
+        set("AWS_CONTAINER_AUTHORIZATION_TOKEN").map(|t| Sensitive::new(t.trim().to_string()))
     };
     if let Some(t) = &token
-        && (t.0.is_empty() || t.0.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0))
+        && (t.expose().is_empty()
+            || t.expose()
+                .bytes()
+                .any(|b| b == b'\r' || b == b'\n' || b == 0))
     {
         return Err(perm(
-            "credentials: the container authorization token is empty or holds a line break".into(),
+            "credentials: the container authorization token is empty or holds a line break",
         ));
     }
     Ok(Source::Container { url, from, token })
@@ -135,81 +117,57 @@ fn allowed_plain_http_host(host: &str) -> bool {
     }
 }
 
-/// Fetches credentials from the container endpoint, retrying transient failures within `retry`.
-pub fn fetch(
-    http: &Http,
-    url: &Url,
-    from: &str,
-    token: Option<&Sensitive>,
-    retry: &Retry,
-) -> Result<Credentials, Failure> {
-    let headers: Vec<(String, String)> = token
-        .map(|t| vec![("authorization".to_string(), t.0.clone())])
-        .unwrap_or_default();
-    let unavailable = |m: String| {
-        Failure::new(
-            Class::Unavailable,
-            format!("credentials: the endpoint in {from} {m}"),
-        )
+/// The credentials, from `source`: fetched from the container endpoint when that is where they
+/// are, retrying transient failures within `retry`.
+pub fn resolve(source: Source, http: &Http, retry: &Retry) -> Result<Credentials, Error> {
+    let (url, from, token) = match source {
+        Source::Static(c) => return Ok(c),
+        Source::Container { url, from, token } => (url, from, token),
     };
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let Some(timeout) = retry.attempt_timeout(attempt) else {
-            return Err(unavailable("did not answer before the deadline".into()));
-        };
-        let outcome = http.get(url, &headers, timeout);
-        let (retryable, why, hint) = match outcome {
-            Ok(reply) if reply.status == 200 => return parse(&reply.body).map_err(unavailable),
-            Ok(reply) if matches!(reply.status, 401 | 403) => {
-                return Err(perm(format!(
-                    "credentials: the endpoint in {from} refused the authorization token (HTTP {})",
+    let headers: Vec<(String, String)> = token
+        .map(|t| vec![("authorization".to_string(), t.into_inner())])
+        .unwrap_or_default();
+    let endpoint = format!("credentials: the endpoint in {from}");
+    let reply = retry
+        .run(
+            |_, timeout| match http.get(&url, &headers, timeout)? {
+                reply if reply.status == 200 => Ok(reply),
+                reply if matches!(reply.status, 401 | 403) => Err(Error::Permission(format!(
+                    "{endpoint} refused the authorization token (HTTP {})",
                     reply.status
-                )));
-            }
-            Ok(reply) => (
-                reply.status >= 500 || reply.status == 429,
-                format!("answered HTTP {}", reply.status),
-                reply.retry_after_ms,
-            ),
-            Err(e) => (e.retryable, format!("failed: {}", e.message), None),
-        };
-        if !retryable {
-            return Err(unavailable(why));
-        }
-        let s = if attempt == 1 { "" } else { "s" };
-        match retry.before_next(attempt, false, hint) {
-            Attempt::Again => continue,
-            Attempt::Exhausted => {
-                return Err(unavailable(format!("{why} (after {attempt} attempt{s})")));
-            }
-            Attempt::Deadline => {
-                return Err(unavailable(format!(
-                    "{why} (LAMBDA_SECRETS_TIMEOUT_MS ran out after {attempt} attempt{s})"
-                )));
-            }
-        }
-    }
+                ))),
+                reply => Err(Error::Status {
+                    status: reply.status,
+                    retry_after_ms: reply.retry_after_ms,
+                }),
+            },
+            |_| false,
+        )
+        .map_err(|e| match e {
+            Error::Permission(_) => e,
+            e => e.context(&endpoint),
+        })?;
+    parse(&reply.body).map_err(|m| Error::Unavailable(format!("{endpoint} {m}")))
 }
 
-fn parse(body: &[u8]) -> Result<Credentials, String> {
-    let v: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|_| "answered with a body that is not JSON".to_string())?;
+fn parse(body: &[u8]) -> Result<Credentials, &'static str> {
+    let v: serde_json::Value =
+        serde_json::from_slice(body).map_err(|_| "answered with a body that is not JSON")?;
     let field = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
     match (field("AccessKeyId"), field("SecretAccessKey")) {
         (Some(id), Some(secret)) => Ok(Credentials {
             access_key_id: id,
-            secret_access_key: Sensitive(secret),
-            session_token: field("Token").map(Sensitive),
+            secret_access_key: Sensitive::new(secret),
+            session_token: field("Token").map(Sensitive::new),
         }),
-        _ => Err("answered without AccessKeyId and SecretAccessKey".into()),
+        _ => Err("answered without AccessKeyId and SecretAccessKey"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
+    use crate::error::Class;
     use crate::test_env as env;
 
     #[test]
@@ -288,7 +246,7 @@ mod tests {
         for (vars, want) in cases {
             match (source(&env(vars)), want) {
                 (Ok(Source::Container { url, .. }), Some(w)) => assert_eq!(url.as_string(), *w),
-                (Err(e), None) => assert_eq!(e.class, Class::Config),
+                (Err(e), None) => assert_eq!(e.class(), Class::Config),
                 (other, _) => panic!("{vars:?}: {other:?}"),
             }
         }
@@ -315,7 +273,7 @@ mod tests {
     #[test]
     fn missing_credentials_are_permission_errors() {
         for vars in [&[][..], &[("AWS_ACCESS_KEY_ID", "AKID")][..]] {
-            assert_eq!(source(&env(vars)).unwrap_err().class, Class::Permission);
+            assert_eq!(source(&env(vars)).unwrap_err().class(), Class::Permission);
         }
     }
 }

@@ -1,7 +1,10 @@
-//! Where requests go: the region of each reference and the Secrets Manager endpoint of a region,
-//! following the SDKs' rules (endpoint URL variables, FIPS, the aws-cn partition).
+//! Where requests go: regions, and the endpoint of each service in a region, following the SDKs'
+//! rules (service-specific and general endpoint URL variables, FIPS, the aws-cn partition).
+//! README, "Options": the standard AWS variables.
 
-use crate::error::Failure;
+use crate::aws::Service;
+use crate::error::Error;
+use std::fmt;
 
 /// A parsed `http(s)://host[:port][/path]` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,43 +80,88 @@ impl Url {
     }
 }
 
+/// A region name, checked once: it goes into host names, so only `[a-z0-9-]`, at most 64 bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Region(String);
+
+impl Region {
+    pub fn parse(s: &str) -> Option<Region> {
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        ok.then(|| Region(s.to_string()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The region from `AWS_REGION`, then `AWS_DEFAULT_REGION`.
+pub fn default_region(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<Region>, Error> {
+    for name in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
+        if let Some(r) = get(name)
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty())
+        {
+            return Region::parse(&r)
+                .map(Some)
+                .ok_or_else(|| Error::Config(format!("{name}={r:?} is not a region name")));
+        }
+    }
+    Ok(None)
+}
+
 /// How endpoints are chosen, read once from the environment.
 #[derive(Debug, Clone)]
 pub struct Endpoints {
-    configured: Option<Url>,
+    /// The configured endpoint URL of each service in use, if any.
+    configured: Vec<(Service, Url)>,
     fips: bool,
 }
 
-fn truthy(name: &str, v: Option<String>) -> Result<bool, Failure> {
+fn truthy(name: &str, v: Option<String>) -> Result<bool, Error> {
     match v.as_deref().map(|s| s.trim().to_ascii_lowercase()) {
         None => Ok(false),
         Some(s) if s.is_empty() || s == "false" => Ok(false),
         Some(s) if s == "true" => Ok(true),
-        Some(s) => Err(Failure::config(format!(
+        Some(s) => Err(Error::Config(format!(
             "{name}={s:?}: expected true or false"
         ))),
     }
 }
 
 impl Endpoints {
-    pub fn from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Endpoints, Failure> {
+    /// Reads the endpoint variables of `services` (those in use): `AWS_ENDPOINT_URL_<SERVICE>`,
+    /// then `AWS_ENDPOINT_URL`, unless `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`; FIPS together with
+    /// a configured URL is refused, as in the SDKs.
+    pub fn from_env(
+        get: &dyn Fn(&str) -> Option<String>,
+        services: &[Service],
+    ) -> Result<Endpoints, Error> {
         let fips = truthy("AWS_USE_FIPS_ENDPOINT", get("AWS_USE_FIPS_ENDPOINT"))?;
         let ignore = truthy(
             "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
             get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"),
         )?;
-        let mut configured = None;
-        if !ignore {
-            for name in ["AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"] {
+        let mut configured = Vec::new();
+        for &service in services.iter().filter(|_| !ignore) {
+            for name in [service.endpoint_variable(), "AWS_ENDPOINT_URL"] {
                 if let Some(v) = get(name).filter(|v| !v.trim().is_empty()) {
                     let url = Url::parse(v.trim())
-                        .map_err(|m| Failure::config(format!("{name}={v:?}: {m}")))?;
+                        .map_err(|m| Error::Config(format!("{name}={v:?}: {m}")))?;
                     if fips {
-                        return Err(Failure::config(format!(
+                        return Err(Error::Config(format!(
                             "{name} is set together with AWS_USE_FIPS_ENDPOINT=true: FIPS and a custom endpoint are not supported together"
                         )));
                     }
-                    configured = Some(url);
+                    configured.push((service, url));
                     break;
                 }
             }
@@ -121,46 +169,25 @@ impl Endpoints {
         Ok(Endpoints { configured, fips })
     }
 
-    /// The endpoint for `region` (already checked by `config::valid_region`).
-    pub fn for_region(&self, region: &str) -> Url {
-        if let Some(u) = &self.configured {
+    /// The endpoint of `service` in `region`.
+    pub fn for_region(&self, service: Service, region: &Region) -> Url {
+        if let Some((_, u)) = self.configured.iter().find(|(s, _)| *s == service) {
             return u.clone();
         }
-        let service = if self.fips {
-            "secretsmanager-fips"
-        } else {
-            "secretsmanager"
-        };
-        let suffix = if region.starts_with("cn-") {
+        let prefix = service.endpoint_prefix();
+        let fips = if self.fips { "-fips" } else { "" };
+        let suffix = if region.0.starts_with("cn-") {
             "amazonaws.com.cn"
         } else {
             "amazonaws.com"
         };
         Url {
             https: true,
-            host: format!("{service}.{region}.{suffix}"),
+            host: format!("{prefix}{fips}.{region}.{suffix}"),
             port: None,
             path: "/".into(),
         }
     }
-}
-
-/// The region from `AWS_REGION`, then `AWS_DEFAULT_REGION`.
-pub fn default_region(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<String>, Failure> {
-    for name in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
-        if let Some(r) = get(name)
-            .map(|r| r.trim().to_string())
-            .filter(|r| !r.is_empty())
-        {
-            if !crate::config::valid_region(&r) {
-                return Err(Failure::config(format!(
-                    "{name}={r:?} is not a region name"
-                )));
-            }
-            return Ok(Some(r));
-        }
-    }
-    Ok(None)
 }
 
 #[cfg(test)]
@@ -229,9 +256,11 @@ mod tests {
                 "https://[::1]:8443/",
             ),
         ];
+        let sm = Service::SecretsManager;
         for (vars, region, want) in cases {
-            let e = Endpoints::from_env(&env(vars)).unwrap();
-            assert_eq!(e.for_region(region).as_string(), *want, "{vars:?}");
+            let e = Endpoints::from_env(&env(vars), &[sm]).unwrap();
+            let region = Region::parse(region).unwrap();
+            assert_eq!(e.for_region(sm, &region).as_string(), *want, "{vars:?}");
         }
     }
 
@@ -249,8 +278,9 @@ mod tests {
             &[("AWS_USE_FIPS_ENDPOINT", "yes")],
         ];
         for vars in cases {
-            let e = Endpoints::from_env(&env(vars)).expect_err(&format!("{vars:?}"));
-            assert_eq!(e.class, crate::error::Class::Config);
+            let e = Endpoints::from_env(&env(vars), &[Service::SecretsManager])
+                .expect_err(&format!("{vars:?}"));
+            assert_eq!(e.class(), crate::error::Class::Config);
         }
     }
 
@@ -261,10 +291,14 @@ mod tests {
             ("AWS_REGION", "eu-west-1"),
             ("AWS_DEFAULT_REGION", "us-east-1"),
         ]);
-        assert_eq!(default_region(&both).unwrap().as_deref(), Some("eu-west-1"));
+        let name = |r: Option<Region>| r.map(|r| r.as_str().to_string());
+        assert_eq!(
+            name(default_region(&both).unwrap()).as_deref(),
+            Some("eu-west-1")
+        );
         let fallback = env(&[("AWS_DEFAULT_REGION", "us-east-1")]);
         assert_eq!(
-            default_region(&fallback).unwrap().as_deref(),
+            name(default_region(&fallback).unwrap()).as_deref(),
             Some("us-east-1")
         );
         assert!(default_region(&env(&[("AWS_REGION", "evil.com/")])).is_err());

@@ -2,8 +2,8 @@
 //! belong to the runtime. The environment is built as a value and handed to `execve`; this
 //! process's own environment is never modified (`set_var` is unsound once threads have run).
 
-use crate::creds::Sensitive;
-use crate::error::{Class, Failure};
+use crate::error::Error;
+use crate::sensitive::Sensitive;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
@@ -14,7 +14,7 @@ pub fn exec(
     argv: &[OsString],
     next_wrapper: Option<&OsStr>,
     vars: Vec<(String, Sensitive)>,
-) -> Failure {
+) -> Error {
     let mut env: Vec<(OsString, OsString)> = std::env::vars_os()
         .filter(|(k, _)| !vars.iter().any(|(n, _)| OsStr::new(n) == k))
         .collect();
@@ -33,18 +33,10 @@ pub fn exec(
         .exec();
     let shown = program.to_string_lossy();
     match (err.kind(), err.raw_os_error()) {
-        (std::io::ErrorKind::NotFound, _) => {
-            Failure::new(Class::NotFound, format!("command not found: {shown}"))
-        }
-        (_, Some(7)) => Failure::new(
-            Class::NotExecutable,
-            format!(
-                "cannot start {shown}: argument list and environment too large (E2BIG); the secrets may be too big for the environment"
-            ),
-        ),
-        _ => Failure::new(
-            Class::NotExecutable,
-            format!("cannot execute {shown}: {err}"),
-        ),
+        (std::io::ErrorKind::NotFound, _) => Error::NotFound(format!("command not found: {shown}")),
+        (_, Some(7)) => Error::NotExecutable(format!(
+            "cannot start {shown}: argument list and environment too large (E2BIG); the secrets may be too big for the environment"
+        )),
+        _ => Error::NotExecutable(format!("cannot execute {shown}: {err}")),
     }
 }

@@ -1,4 +1,4 @@
-//! The HTTP client: the only module that imports ureq and rustls.
+//! The HTTP client: the only module that imports ureq (and, through it, rustls).
 //!
 //! One `Http` (one connection pool per route) is shared by all worker threads. TLS is always
 //! verified, against the compiled-in Mozilla roots or, when `AWS_CA_BUNDLE` is set, against the
@@ -6,7 +6,7 @@
 //! (`http_proxy` for an `http://` endpoint) and `NO_PROXY`/`no_proxy`.
 
 use crate::endpoint::Url;
-use crate::error::Failure;
+use crate::error::Error;
 use std::io::Read;
 use std::time::Duration;
 use ureq::tls::{RootCerts, TlsConfig};
@@ -27,25 +27,17 @@ pub struct Reply {
     pub body: Vec<u8>,
 }
 
-/// A request that got no complete reply.
-#[derive(Debug)]
-pub struct TransportError {
-    /// Worth another attempt (timeouts, refused or reset connections); a certificate that does
-    /// not verify, say, is not.
-    pub retryable: bool,
-    pub message: String,
-}
-
+/// The proxies, parsed once.
 struct ProxyRule {
-    https: Option<String>,
-    http: Option<String>,
+    https: Option<Proxy>,
+    http: Option<Proxy>,
     no_proxy: Vec<String>,
 }
 
 pub struct Http {
     direct: Agent,
     /// Agents through the proxy, built on first use: (https, http).
-    proxied: [std::sync::OnceLock<Option<Agent>>; 2],
+    proxied: [std::sync::OnceLock<Agent>; 2],
     proxy: ProxyRule,
     tls: TlsConfig,
     pool: usize,
@@ -54,25 +46,37 @@ pub struct Http {
 impl Http {
     /// Reads `AWS_CA_BUNDLE` and the proxy variables. `pool` is the most idle connections kept per
     /// host (the concurrency).
-    pub fn from_env(get: &dyn Fn(&str) -> Option<String>, pool: usize) -> Result<Http, Failure> {
+    pub fn from_env(get: &dyn Fn(&str) -> Option<String>, pool: usize) -> Result<Http, Error> {
         let roots = match get("AWS_CA_BUNDLE").filter(|p| !p.trim().is_empty()) {
             None => RootCerts::WebPki,
             Some(path) => load_bundle(&path)?,
         };
         let tls = TlsConfig::builder().root_certs(roots).build();
-        let first = |a: &str, b: &str| {
-            get(a)
-                .or_else(|| get(b))
+        let set = |name: &str| {
+            get(name)
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
         };
+        let proxy = |name: &str, value: Option<String>| -> Result<Option<Proxy>, Error> {
+            let Some(p) = value else { return Ok(None) };
+            let with_scheme = if p.contains("://") {
+                p
+            } else {
+                format!("http://{p}")
+            };
+            Proxy::new(&with_scheme)
+                .map(Some)
+                .map_err(|_| Error::Config(format!("{name}: not a usable proxy URL")))
+        };
         let proxy = ProxyRule {
-            https: first("HTTPS_PROXY", "https_proxy"),
+            https: proxy(
+                "HTTPS_PROXY",
+                set("HTTPS_PROXY").or_else(|| set("https_proxy")),
+            )?,
             // curl reads only the lower-case name for plain http (httpoxy).
-            http: get("http_proxy")
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty()),
-            no_proxy: first("NO_PROXY", "no_proxy")
+            http: proxy("http_proxy", set("http_proxy"))?,
+            no_proxy: set("NO_PROXY")
+                .or_else(|| set("no_proxy"))
                 .map(|v| {
                     v.split(',')
                         .map(|e| e.trim().to_ascii_lowercase())
@@ -81,17 +85,6 @@ impl Http {
                 })
                 .unwrap_or_default(),
         };
-        for (name, p) in [("HTTPS_PROXY", &proxy.https), ("http_proxy", &proxy.http)] {
-            if let Some(p) = p {
-                let with_scheme = if p.contains("://") {
-                    p.clone()
-                } else {
-                    format!("http://{p}")
-                };
-                Proxy::new(&with_scheme)
-                    .map_err(|_| Failure::config(format!("{name}: not a usable proxy URL")))?;
-            }
-        }
         Ok(Http {
             direct: agent(tls.clone(), None, pool),
             proxied: Default::default(),
@@ -110,18 +103,10 @@ impl Http {
         } else {
             (&self.proxied[1], &self.proxy.http)
         };
-        let agent = slot.get_or_init(|| {
-            let p = proxy.as_ref()?;
-            let p = if p.contains("://") {
-                p.clone()
-            } else {
-                format!("http://{p}")
-            };
-            // Checked in `from_env`.
-            let proxy = Proxy::new(&p).ok()?;
-            Some(agent(self.tls.clone(), Some(proxy), self.pool))
-        });
-        agent.as_ref().unwrap_or(&self.direct)
+        match proxy {
+            Some(p) => slot.get_or_init(|| agent(self.tls.clone(), Some(p.clone()), self.pool)),
+            None => &self.direct,
+        }
     }
 
     /// POSTs `body` with `headers`, within `timeout`.
@@ -131,7 +116,7 @@ impl Http {
         headers: &[(String, String)],
         body: &[u8],
         timeout: Duration,
-    ) -> Result<Reply, TransportError> {
+    ) -> Result<Reply, Error> {
         let req = self.agent_for(url, true).post(url.as_string());
         read_reply(prepare(req, headers, timeout).send(body))
     }
@@ -142,7 +127,7 @@ impl Http {
         url: &Url,
         headers: &[(String, String)],
         timeout: Duration,
-    ) -> Result<Reply, TransportError> {
+    ) -> Result<Reply, Error> {
         let req = self.agent_for(url, false).get(url.as_string());
         read_reply(prepare(req, headers, timeout).call())
     }
@@ -172,8 +157,8 @@ fn agent(tls: TlsConfig, proxy: Option<Proxy>, pool: usize) -> Agent {
         .new_agent()
 }
 
-fn load_bundle(path: &str) -> Result<RootCerts, Failure> {
-    let bad = |m: &str| Failure::config(format!("AWS_CA_BUNDLE={path:?}: {m}"));
+fn load_bundle(path: &str) -> Result<RootCerts, Error> {
+    let bad = |m: &str| Error::Config(format!("AWS_CA_BUNDLE={path:?}: {m}"));
     let pem = std::fs::read(path).map_err(|e| bad(&format!("cannot read it ({e})")))?;
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(&pem) {
@@ -212,19 +197,19 @@ fn header(resp: &ureq::http::Response<ureq::Body>, name: &str) -> Option<String>
 
 fn read_reply(
     result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
-) -> Result<Reply, TransportError> {
+) -> Result<Reply, Error> {
     let mut resp = result.map_err(transport)?;
     let mut body = Vec::new();
     resp.body_mut()
         .as_reader()
         .take(MAX_BODY + 1)
         .read_to_end(&mut body)
-        .map_err(|e| TransportError {
+        .map_err(|e| Error::Transport {
             retryable: true,
             message: format!("reading the reply failed ({})", io_kind(&e)),
         })?;
     if body.len() as u64 > MAX_BODY {
-        return Err(TransportError {
+        return Err(Error::Transport {
             retryable: false,
             message: format!("reply larger than {MAX_BODY} bytes"),
         });
@@ -257,7 +242,7 @@ fn describe(e: &ureq::Error) -> String {
     }
 }
 
-fn transport(e: ureq::Error) -> TransportError {
+fn transport(e: ureq::Error) -> Error {
     use ureq::Error as E;
     let retryable = match &e {
         E::Timeout(_) | E::Io(_) | E::ConnectionFailed | E::HostNotFound | E::BodyStalled => true,
@@ -265,7 +250,7 @@ fn transport(e: ureq::Error) -> TransportError {
         // Certificates, bad URLs, and the like do not get better by trying again.
         _ => false,
     };
-    TransportError {
+    Error::Transport {
         retryable,
         message: describe(&e),
     }
@@ -300,7 +285,7 @@ mod tests {
     fn ca_bundle_errors_are_configuration() {
         let get = |k: &str| (k == "AWS_CA_BUNDLE").then(|| "/nonexistent/ca.pem".to_string());
         let e = Http::from_env(&get, 1).err().unwrap();
-        assert_eq!(e.class, crate::error::Class::Config);
-        assert!(e.message.starts_with("AWS_CA_BUNDLE"));
+        assert_eq!(e.class(), crate::error::Class::Config);
+        assert!(e.to_string().starts_with("AWS_CA_BUNDLE"));
     }
 }

@@ -3,6 +3,7 @@
 //! share of the time left, so that one stalled connection cannot use up the whole deadline while
 //! attempts remain.
 
+use crate::error::{Error, Retryable};
 use std::cell::Cell;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
@@ -24,7 +25,7 @@ pub struct Retry {
     pub max_attempts: u32,
 }
 
-pub enum Attempt {
+enum Attempt {
     /// The backoff is slept: try again.
     Again,
     /// That was the last attempt `AWS_MAX_ATTEMPTS` allows.
@@ -34,6 +35,45 @@ pub enum Attempt {
 }
 
 impl Retry {
+    /// The one retry loop: runs `attempt` (given its number, from 1, and the time it may take)
+    /// until it succeeds or fails for good, the attempts run out, or the deadline nears.
+    /// `stop_early` says whether to give up on an error that could be retried (a refused batch
+    /// falls back instead: README, "Fetching").
+    pub fn run<T>(
+        &self,
+        mut attempt: impl FnMut(u32, Duration) -> Result<T, Error>,
+        stop_early: impl Fn(&Error) -> bool,
+    ) -> Result<T, Error> {
+        let mut last: Option<Error> = None;
+        let mut n = 0;
+        loop {
+            n += 1;
+            let Some(timeout) = self.attempt_timeout(n) else {
+                return Err(match last {
+                    Some(e) => gave_up(e, n - 1, true),
+                    None => Error::Deadline,
+                });
+            };
+            let err = match attempt(n, timeout) {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+            let throttled = match err.retryable() {
+                Retryable::No => return Err(err),
+                Retryable::Throttled => true,
+                Retryable::Yes => false,
+            };
+            if stop_early(&err) {
+                return Err(err);
+            }
+            match self.before_next(n, throttled, err.retry_after_ms()) {
+                Attempt::Again => last = Some(err),
+                Attempt::Exhausted => return Err(gave_up(err, n, false)),
+                Attempt::Deadline => return Err(gave_up(err, n, true)),
+            }
+        }
+    }
+
     /// Time left for one request, or `None` when the deadline has (nearly) passed.
     pub fn time_left(&self) -> Option<Duration> {
         let left = self.deadline.saturating_duration_since(Instant::now());
@@ -54,12 +94,7 @@ impl Retry {
 
     /// After failed attempt number `attempt` (from 1): sleeps the backoff and says whether to try
     /// again. `retry_after_ms` is the server's `x-amz-retry-after`, honoured up to `MAX_BACKOFF`.
-    pub fn before_next(
-        &self,
-        attempt: u32,
-        throttled: bool,
-        retry_after_ms: Option<u64>,
-    ) -> Attempt {
+    fn before_next(&self, attempt: u32, throttled: bool, retry_after_ms: Option<u64>) -> Attempt {
         if attempt >= self.max_attempts {
             return Attempt::Exhausted;
         }
@@ -72,6 +107,14 @@ impl Retry {
         }
         std::thread::sleep(delay);
         Attempt::Again
+    }
+}
+
+fn gave_up(last: Error, attempts: u32, at_deadline: bool) -> Error {
+    Error::GaveUp {
+        last: Box::new(last),
+        attempts,
+        at_deadline,
     }
 }
 
@@ -138,6 +181,66 @@ mod tests {
         assert!(matches!(
             r.before_next(1, true, Some(1000)),
             Attempt::Deadline
+        ));
+    }
+
+    #[test]
+    fn the_loop_retries_what_may_help_and_nothing_else() {
+        use crate::error::{Class, Kind};
+        let r = Retry {
+            deadline: Instant::now() + Duration::from_secs(10),
+            max_attempts: 3,
+        };
+        let transient = || Error::Transport {
+            retryable: true,
+            message: "reset".into(),
+        };
+        // Two failures, then success: three attempts.
+        let mut seen = Vec::new();
+        let got = r.run(
+            |n, _| {
+                seen.push(n);
+                if n < 3 { Err(transient()) } else { Ok(n) }
+            },
+            |_| false,
+        );
+        assert_eq!((got.ok(), seen), (Some(3), vec![1, 2, 3]));
+        // Always failing: gives up after max_attempts, saying so.
+        let e = r
+            .run(|_, _| Err::<(), _>(transient()), |_| false)
+            .unwrap_err();
+        assert_eq!(e.to_string(), "RequestFailed: reset (after 3 attempts)");
+        // A fatal code is not retried.
+        let mut calls = 0;
+        let fatal = r
+            .run(
+                |_, _| {
+                    calls += 1;
+                    Err::<(), _>(Error::Service {
+                        code: "ResourceNotFoundException".into(),
+                        message: String::new(),
+                        request_id: None,
+                        kind: Kind::Fatal(Class::Config),
+                        retry_after_ms: None,
+                    })
+                },
+                |_| false,
+            )
+            .unwrap_err();
+        assert_eq!((calls, fatal.class()), (1, Class::Config));
+        // Stopped early by the caller: the error as it is, not "gave up".
+        let e = r
+            .run(|_, _| Err::<(), _>(transient()), |_| true)
+            .unwrap_err();
+        assert!(matches!(e, Error::Transport { .. }));
+        // Past the deadline: no attempt at all.
+        let past = Retry {
+            deadline: Instant::now(),
+            max_attempts: 3,
+        };
+        assert!(matches!(
+            past.run(|_, _| Ok(()), |_| false),
+            Err(Error::Deadline)
         ));
     }
 

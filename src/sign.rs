@@ -1,23 +1,28 @@
 //! SigV4 signing: the only module that imports aws-sigv4.
 
+use crate::aws::Service;
 use crate::creds::Credentials;
+use crate::endpoint::Region;
+use crate::error::Error;
 use aws_credential_types::Credentials as AwsCredentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use std::time::SystemTime;
 
-/// Signs a Secrets Manager `POST` in `region` and returns the headers to add (`authorization`,
+/// Signs a `POST` to `service` in `region` and returns the headers to add (`authorization`,
 /// `x-amz-date` and, with a session token, `x-amz-security-token`). `headers` are the headers that
 /// will be sent besides `host`, which is derived from `url`.
 pub fn sign_request(
     creds: &Credentials,
-    region: &str,
+    service: Service,
+    region: &Region,
     url: &str,
     headers: &[(String, String)],
     body: &[u8],
     time: SystemTime,
-) -> Result<Vec<(String, String)>, String> {
+) -> Result<Vec<(String, String)>, Error> {
+    let cannot = |e: &dyn std::fmt::Display| Error::Permission(format!("cannot sign: {e}"));
     let identity: Identity = AwsCredentials::new(
         creds.access_key_id.as_str(),
         creds.secret_access_key.expose(),
@@ -28,12 +33,12 @@ pub fn sign_request(
     .into();
     let params = v4::SigningParams::builder()
         .identity(&identity)
-        .region(region)
-        .name("secretsmanager")
+        .region(region.as_str())
+        .name(service.signing_name())
         .time(time)
         .settings(SigningSettings::default())
         .build()
-        .map_err(|e| format!("cannot sign: {e}"))?
+        .map_err(|e| cannot(&e))?
         .into();
     let signable = SignableRequest::new(
         "POST",
@@ -41,9 +46,9 @@ pub fn sign_request(
         headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
         SignableBody::Bytes(body),
     )
-    .map_err(|e| format!("cannot sign: {e}"))?;
+    .map_err(|e| cannot(&e))?;
     let (instructions, _signature) = sign(signable, &params)
-        .map_err(|e| format!("cannot sign: {e}"))?
+        .map_err(|e| cannot(&e))?
         .into_parts();
     let (added, _query) = instructions.into_parts();
     Ok(added
@@ -55,7 +60,7 @@ pub fn sign_request(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::creds::Sensitive;
+    use crate::sensitive::Sensitive;
     use std::time::{Duration, UNIX_EPOCH};
 
     /// The `post-x-www-form-urlencoded`-style vector from AWS's SigV4 test suite, adapted to an
@@ -81,7 +86,8 @@ mod tests {
         let t = UNIX_EPOCH + Duration::from_secs(1_440_938_160); // 2015-08-30T12:36:00Z
         let out = sign_request(
             &creds,
-            "us-east-1",
+            Service::SecretsManager,
+            &Region::parse("us-east-1").unwrap(),
             "https://secretsmanager.us-east-1.amazonaws.com/",
             &headers,
             br#"{"SecretId":"prod/db"}"#,
@@ -106,7 +112,8 @@ mod tests {
         };
         let out = sign_request(
             &creds,
-            "eu-west-1",
+            Service::SecretsManager,
+            &Region::parse("eu-west-1").unwrap(),
             "https://localhost:8443/",
             &[],
             b"{}",

@@ -1,27 +1,158 @@
-//! SPEC's value rules: what a fetched secret becomes as environment variables.
+//! The value rules (README, "`LAMBDA_SECRETS`"): what a fetched secret becomes as environment
+//! variables, and the settling of every reference into the variables to set or the errors that
+//! stop the command.
 //!
-//! Errors name keys and say what is wrong; they never quote the secret.
+//! Errors name variables, secrets and keys and say what is wrong; they never quote a value.
 
-use crate::api::Payload;
-use crate::creds::Sensitive;
+use crate::config::{Reference, Targets, refusal};
+use crate::error::Error;
 use crate::json::{compact, object_entries};
+use crate::log::Log;
+use crate::sensitive::Sensitive;
 use serde_json::value::RawValue;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+/// A secret's value as the API returned it.
+#[derive(Debug)]
+pub enum Payload {
+    String(Sensitive),
+    /// `SecretBinary`, still base64 as on the wire.
+    Binary(Sensitive),
+}
+
+/// One fetched secret, as the value rules see it.
+#[derive(Debug)]
+pub struct Fetched {
+    /// The version id, for `--check`.
+    pub version: String,
+    pub payload: Payload,
+}
+
+/// What the command gets.
+#[derive(Debug, Default)]
+pub struct Injection {
+    /// Variables to set, by name.
+    pub vars: Vec<(String, Sensitive)>,
+    /// `--check` lines: `NAME<TAB>SECRET_ID<TAB>VERSION_ID`.
+    pub lines: Vec<String>,
+}
+
+/// Applies the value rules to each reference of `targets`, given its fetched outcome (in the
+/// order of `Targets::references`). Optional references that fail are warned about and left
+/// out; every failure of a required one is returned.
+pub fn settle(
+    targets: &Targets,
+    outcomes: &[&Result<Fetched, Error>],
+    log: &Log,
+) -> Result<Injection, Vec<Error>> {
+    let mut out = Settled {
+        injection: Injection::default(),
+        errors: Vec::new(),
+        log,
+    };
+    match targets {
+        Targets::Named(named) => {
+            for ((var, r), outcome) in named.iter().zip(outcomes) {
+                let value = outcome.as_ref().map_err(Clone::clone).and_then(|f| {
+                    let v = select(&f.payload, r.json_key.as_deref())?;
+                    Ok((v, f.version.as_str()))
+                });
+                out.add(var, r, value);
+            }
+        }
+        Targets::Expand(list) => {
+            // Which secret set each variable: one hash lookup a key, so thousands of keys cost
+            // microseconds (README, "Limits").
+            let mut owner: HashMap<String, &str> = HashMap::new();
+            for (r, outcome) in list.iter().zip(outcomes) {
+                let fetched = match outcome.as_ref().map_err(Clone::clone) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        out.add(&format!("[{}]", r.secret_id), r, Err(e));
+                        continue;
+                    }
+                };
+                let entries = match expand(&fetched.payload) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        out.add(&format!("[{}]", r.secret_id), r, Err(e));
+                        continue;
+                    }
+                };
+                for (key, value) in entries {
+                    let value = if let Some(why) = refusal(&key) {
+                        Err(Error::Data(format!(
+                            "key {key:?} cannot be a variable: {why}"
+                        )))
+                    } else {
+                        match owner.entry(key.clone()) {
+                            Entry::Occupied(other) => Err(Error::Config(format!(
+                                "key {key:?} is also in secret {}; two secrets cannot set the same variable",
+                                other.get()
+                            ))),
+                            Entry::Vacant(slot) => {
+                                slot.insert(&r.secret_id);
+                                Ok((value, fetched.version.as_str()))
+                            }
+                        }
+                    };
+                    out.add(&key, r, value);
+                }
+            }
+        }
+    }
+    if out.errors.is_empty() {
+        Ok(out.injection)
+    } else {
+        Err(out.errors)
+    }
+}
+
+struct Settled<'a> {
+    injection: Injection,
+    errors: Vec<Error>,
+    log: &'a Log,
+}
+
+impl Settled<'_> {
+    fn add(&mut self, var: &str, r: &Reference, value: Result<(Sensitive, &str), Error>) {
+        match value {
+            Ok((v, version)) => {
+                self.injection
+                    .lines
+                    .push(format!("{var}\t{}\t{version}", r.secret_id));
+                self.injection.vars.push((var.to_string(), v));
+            }
+            Err(e) => {
+                let e = e.context(format!("{var} from secret {}", r.secret_id));
+                if r.optional {
+                    self.log.warn(&format!("{e} (optional: left out)"));
+                } else {
+                    self.errors.push(e);
+                }
+            }
+        }
+    }
+}
 
 /// The value of one variable: the whole secret, or one top-level key of a JSON secret.
-pub fn select(payload: &Payload, json_key: Option<&str>) -> Result<Sensitive, String> {
+pub fn select(payload: &Payload, json_key: Option<&str>) -> Result<Sensitive, Error> {
     let value = match (payload, json_key) {
         (Payload::String(s), None) => s.expose().to_string(),
         // Injected base64-encoded, exactly as the API returns it.
         (Payload::Binary(b), None) => b.expose().to_string(),
         (Payload::Binary(_), Some(_)) => {
-            return Err(
+            return Err(Error::Data(
                 "the secret is binary (SecretBinary), so a JSON key cannot be selected".into(),
-            );
+            ));
         }
         (Payload::String(s), Some(key)) => {
             let entries = object_entries(s.expose()).map_err(|_| {
-                "the secret string is not a JSON object, so a JSON key cannot be selected"
-                    .to_string()
+                Error::Data(
+                    "the secret string is not a JSON object, so a JSON key cannot be selected"
+                        .into(),
+                )
             })?;
             // As with any JSON reader, a repeated key means its last value.
             let raw = entries
@@ -29,41 +160,45 @@ pub fn select(payload: &Payload, json_key: Option<&str>) -> Result<Sensitive, St
                 .rev()
                 .find(|(k, _)| k == key)
                 .map(|(_, raw)| *raw)
-                .ok_or_else(|| format!("the secret has no top-level key {key:?}"))?;
-            json_value_text(raw.get()).map_err(|m| format!("key {key:?}: {m}"))?
+                .ok_or_else(|| Error::Data(format!("the secret has no top-level key {key:?}")))?;
+            json_value_text(raw.get()).map_err(|m| Error::Data(format!("key {key:?}: {m}")))?
         }
     };
-    check_value(value)
+    check_value(value).map_err(|m| Error::Data(m.into()))
 }
 
 /// Every top-level key of a JSON secret, as `(key, value)`, in the order written.
-pub fn expand(payload: &Payload) -> Result<Vec<(String, Sensitive)>, String> {
+pub fn expand(payload: &Payload) -> Result<Vec<(String, Sensitive)>, Error> {
     let Payload::String(s) = payload else {
-        return Err(
+        return Err(Error::Data(
             "the secret is binary (SecretBinary); the array form needs a JSON object".into(),
-        );
+        ));
     };
     let entries = object_entries(s.expose()).map_err(|_| {
-        "the secret string is not a JSON object, which the array form needs".to_string()
+        Error::Data("the secret string is not a JSON object, which the array form needs".into())
     })?;
     // As with any JSON reader, a repeated key means its last value: an earlier value it replaces
     // is not read at all, so it cannot fail the secret (found by fuzz/, target `reply`: a NUL or
     // an unpaired surrogate in a replaced value used to fail the array form, while the object
     // form's `select` read the last value without complaint).
     let mut last: Vec<(String, &RawValue)> = Vec::with_capacity(entries.len());
+    let mut index: HashMap<String, usize> = HashMap::with_capacity(entries.len());
     for (key, raw) in entries {
-        match last.iter_mut().find(|(k, _)| *k == key) {
-            Some(slot) => slot.1 = raw,
-            None => last.push((key, raw)),
+        match index.entry(key) {
+            Entry::Occupied(i) => last[*i.get()].1 = raw,
+            Entry::Vacant(slot) => {
+                last.push((slot.key().clone(), raw));
+                slot.insert(last.len() - 1);
+            }
         }
     }
     last.into_iter()
-        .map(
-            |(key, raw)| match json_value_text(raw.get()).and_then(check_value) {
+        .map(|(key, raw)| {
+            match json_value_text(raw.get()).and_then(|v| check_value(v).map_err(Into::into)) {
                 Ok(value) => Ok((key, value)),
-                Err(m) => Err(format!("key {key:?}: {m}")),
-            },
-        )
+                Err(m) => Err(Error::Data(format!("key {key:?}: {m}"))),
+            }
+        })
         .collect()
 }
 
@@ -85,9 +220,9 @@ fn json_value_text(raw: &str) -> Result<String, String> {
     }
 }
 
-fn check_value(v: String) -> Result<Sensitive, String> {
+fn check_value(v: String) -> Result<Sensitive, &'static str> {
     if v.contains('\0') {
-        return Err("the value holds a NUL byte, which an environment variable cannot".into());
+        return Err("the value holds a NUL byte, which an environment variable cannot");
     }
     Ok(Sensitive::new(v))
 }
@@ -146,7 +281,7 @@ mod tests {
             ),
         ];
         for (payload, key, needle) in cases {
-            let e = select(&payload, key).unwrap_err();
+            let e = select(&payload, key).unwrap_err().to_string();
             assert!(e.contains(needle), "{e}");
         }
         assert_eq!(
@@ -166,6 +301,7 @@ mod tests {
         assert!(
             expand(&s(r#"{"K":"\udbff"}"#))
                 .unwrap_err()
+                .to_string()
                 .contains("key \"K\": the value is a JSON string with an unpaired surrogate")
         );
         // Only the last of a repeated key is read, in both forms.
@@ -186,6 +322,7 @@ mod tests {
         assert!(
             expand(&s(r#"{"K":"a\u0000"}"#))
                 .unwrap_err()
+                .to_string()
                 .contains("key \"K\"")
         );
     }

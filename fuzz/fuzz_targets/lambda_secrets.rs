@@ -1,4 +1,4 @@
-//! The `LAMBDA_SECRETS` parser (both forms, references, names), checked against SPEC's rules.
+//! The `LAMBDA_SECRETS` parser (both forms, references, names), checked against the README's rules.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
