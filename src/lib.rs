@@ -101,6 +101,11 @@ fn pipeline(args: &[OsString], log: &mut Log, started: Instant) -> Result<u8, Ve
     let fetched = fetch::run(plan, &fetcher, options.concurrency);
     let outcomes: Vec<_> = unit_of.iter().map(|&u| &fetched.units[u]).collect();
     let injection = values::settle(&targets, &outcomes, log)?;
+    if log.enabled(config::Level::Debug) {
+        for (var, _) in &injection.vars {
+            log.debug(&format!("set {var}"));
+        }
+    }
     match mode {
         Mode::Check => Ok(print_check(injection)),
         Mode::Exec(argv) => {
@@ -176,11 +181,6 @@ fn log_success(
     fetched: &fetch::Outcomes,
     started: Instant,
 ) {
-    if log.enabled(config::Level::Debug) {
-        for (var, _) in &injection.vars {
-            log.debug(&format!("set {var}"));
-        }
-    }
     let elapsed = started.elapsed().as_millis() as u64;
     let fell_back = if fetched.fell_back {
         ", batch fell back to GetSecretValue"
