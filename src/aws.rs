@@ -147,6 +147,15 @@ pub fn clean_code(code: &str) -> String {
         .collect()
 }
 
+/// An id the server chose (a version id, a parameter version) as it may be printed: the
+/// characters ids are made of, at most 128 of them, so it cannot break a line or a `--check` column.
+pub fn clean_id(id: &str) -> String {
+    id.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "-_.:/+=@".contains(*c))
+        .take(128)
+        .collect()
+}
+
 /// One line, bounded: AWS messages are printed, so keep them printable.
 pub fn clean_message(m: &str) -> String {
     m.split_whitespace()

@@ -277,6 +277,53 @@ pub fn refusal(name: &str) -> Option<&'static str> {
     None
 }
 
+/// Names a secret's keys (array form) or a path's parameters may not set, beyond `refusal`'s:
+/// whoever can write that secret or parameter chooses them, and these change how a process
+/// starts, where the AWS SDKs send requests, or whom they trust (README, "`LAMBDA_SECRETS`").
+const FROM_DATA_REFUSED: &[&str] = &[
+    "PATH",
+    "HOME",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "NODE_EXTRA_CA_CERTS",
+    "NODE_OPTIONS",
+    "NODE_PATH",
+    "JAVA_TOOL_OPTIONS",
+    "_JAVA_OPTIONS",
+    "JDK_JAVA_OPTIONS",
+    "CLASSPATH",
+    "GCONV_PATH",
+    "BASH_ENV",
+    "ENV",
+    "IFS",
+    "SHELLOPTS",
+];
+const FROM_DATA_REFUSED_PREFIXES: &[&str] = &[
+    "AWS_", "LD_", "PYTHON", "PERL5", "RUBY", "GEM_", "BUNDLE_", "DOTNET_", "CORECLR_", "COMPlus_",
+];
+/// Matched in any case, as the tools that read them do.
+const FROM_DATA_REFUSED_PROXIES: &[&str] = &["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"];
+
+/// Why a name that comes from data (a key of a secret in the array form, a parameter under a
+/// path) cannot be a variable, if it cannot: `refusal`'s rules, and the names that would let
+/// whoever writes the data take over the process.
+pub fn refusal_from_data(name: &str) -> Option<&'static str> {
+    refusal(name).or_else(|| {
+        let refused = FROM_DATA_REFUSED.contains(&name)
+            || FROM_DATA_REFUSED_PREFIXES
+                .iter()
+                .any(|p| name.starts_with(p))
+            || FROM_DATA_REFUSED_PROXIES
+                .iter()
+                .any(|p| name.eq_ignore_ascii_case(p));
+        refused.then_some(
+            "it changes how the runtime starts or where its requests go, so only the object form may set it",
+        )
+    })
+}
+
 /// `LAMBDA_SECRETS_BATCH`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BatchMode {
@@ -324,6 +371,8 @@ pub struct Options {
     pub concurrency: usize,
     pub batch: BatchMode,
     pub max_attempts: u32,
+    /// `AWS_MAX_ATTEMPTS` was set: it then bounds throttled requests too.
+    pub max_attempts_set: bool,
 }
 
 /// Reads the options through `get` (the environment in production, a table in tests).
@@ -362,6 +411,7 @@ pub fn parse_options(get: &dyn Fn(&str) -> Option<String>) -> Result<Options, Er
         concurrency: concurrency as usize,
         batch,
         max_attempts: max_attempts as u32,
+        max_attempts_set: set("AWS_MAX_ATTEMPTS").is_some(),
     })
 }
 
@@ -537,6 +587,33 @@ mod tests {
             "AWS_LAMBDA_X",
         ] {
             assert!(refusal(bad).is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_from_data() {
+        for ok in ["DB_PASSWORD", "Path", "home", "AWSX", "LDX", "NODE", "MY_PATH"] {
+            assert_eq!(refusal_from_data(ok), None, "{ok}");
+        }
+        for bad in [
+            "LD_PRELOAD",
+            "NODE_OPTIONS",
+            "PATH",
+            "AWS_ENDPOINT_URL",
+            "AWS_CA_BUNDLE",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "No_Proxy",
+            "all_proxy",
+            "PYTHONPATH",
+            "COMPlus_EnableDiagnostics",
+            "BASH_ENV",
+            "IFS",
+            "_HANDLER",
+            "9X",
+        ] {
+            assert!(refusal_from_data(bad).is_some(), "{bad}");
         }
     }
 

@@ -11,7 +11,7 @@ use crate::aws::{self, Operation};
 use crate::config::{BatchMode, Reference, Version};
 use crate::creds::Credentials;
 use crate::endpoint::{Endpoints, Region, Url};
-use crate::error::{Class, Error, Retryable};
+use crate::error::{Class, Error};
 use crate::http::{Http, Reply};
 use crate::log::Log;
 use crate::retry::Retry;
@@ -196,10 +196,11 @@ impl Run<'_> {
             .map(|&i| self.units[i].secret_id.as_str())
             .collect();
         let body = sm::batch_body(&names);
-        // A throttled batch falls back at once instead of retrying (README, "Fetching").
-        let throttled = |e: &Error| e.retryable() == Retryable::Throttled;
         let every = |e: Error| ids.iter().map(|&i| (i, Err(e.clone()))).collect();
-        match self.call(sm::BATCH, region, &body, sm::parse_batch, throttled) {
+        // A batch that fails for any reason worth retrying (throttled, a 5xx, a reset, a stalled
+        // attempt, a malformed reply) falls back at once instead of retrying: one slow batch must
+        // not use up the time its secrets could be fetched in (README, "Fetching").
+        match self.call(sm::BATCH, region, &body, sm::parse_batch, |_| true) {
             Ok((reply, request_id)) => {
                 let entries = sm::settle_batch(&names, reply, request_id.as_deref());
                 let mut done = Vec::new();
@@ -219,8 +220,16 @@ impl Run<'_> {
                 }
                 (done, more)
             }
-            // Credentials that GetSecretValue would meet just the same.
-            Err(e) if e.class() == Class::Permission && !e.is_access_denied() => (every(e), vec![]),
+            // Credentials that GetSecretValue would meet just the same. Not access (the role may
+            // lack only the batch permission) and not DecryptionFailure (one secret's key can
+            // fail the whole call, when the others would read fine).
+            Err(e)
+                if e.class() == Class::Permission
+                    && !e.is_access_denied()
+                    && e.code() != Some("DecryptionFailure") =>
+            {
+                (every(e), vec![])
+            }
             // No time left to fall back (the batch stalled until the deadline, say): the
             // batch's own failure is each secret's, rather than "the deadline passed".
             Err(e) if self.fetcher.retry.time_left().is_none() => {

@@ -88,6 +88,7 @@ fn pipeline(args: &[OsString], log: &mut Log, started: Instant) -> Result<u8, Ve
     let retry = retry::Retry {
         deadline: started + options.timeout,
         max_attempts: options.max_attempts,
+        throttled_until_deadline: !options.max_attempts_set,
     };
     let creds = creds::resolve(source, &http, &retry)?;
     let fetcher = fetch::Fetcher {

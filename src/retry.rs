@@ -23,6 +23,10 @@ const MIN_ATTEMPT_TIME: Duration = Duration::from_secs(1);
 pub struct Retry {
     pub deadline: Instant,
     pub max_attempts: u32,
+    /// Throttled requests are retried until the deadline, whatever `max_attempts` says: in a
+    /// storm of cold starts, giving up early only turns a slow start into a failed one, and
+    /// Lambda then runs Init again (README, "Fetching"). Off when `AWS_MAX_ATTEMPTS` is set.
+    pub throttled_until_deadline: bool,
 }
 
 enum Attempt {
@@ -95,7 +99,7 @@ impl Retry {
     /// After failed attempt number `attempt` (from 1): sleeps the backoff and says whether to try
     /// again. `retry_after_ms` is the server's `x-amz-retry-after`, honoured up to `MAX_BACKOFF`.
     fn before_next(&self, attempt: u32, throttled: bool, retry_after_ms: Option<u64>) -> Attempt {
-        if attempt >= self.max_attempts {
+        if attempt >= self.max_attempts && !(throttled && self.throttled_until_deadline) {
             return Attempt::Exhausted;
         }
         let delay = match retry_after_ms {
@@ -170,12 +174,22 @@ mod tests {
         let r = Retry {
             deadline: Instant::now() + Duration::from_secs(10),
             max_attempts: 2,
+            throttled_until_deadline: false,
         };
         assert!(matches!(r.before_next(2, false, None), Attempt::Exhausted));
+        assert!(matches!(r.before_next(2, true, None), Attempt::Exhausted));
         assert!(matches!(r.before_next(1, false, Some(0)), Attempt::Again));
+        // Unless AWS_MAX_ATTEMPTS is unset: then throttling is retried until the deadline.
+        let r = Retry {
+            throttled_until_deadline: true,
+            ..r
+        };
+        assert!(matches!(r.before_next(2, false, None), Attempt::Exhausted));
+        assert!(matches!(r.before_next(7, true, Some(0)), Attempt::Again));
         let r = Retry {
             deadline: Instant::now() + Duration::from_millis(50),
             max_attempts: 9,
+            throttled_until_deadline: false,
         };
         // A retry-after beyond the deadline is not waited for.
         assert!(matches!(
@@ -190,6 +204,7 @@ mod tests {
         let r = Retry {
             deadline: Instant::now() + Duration::from_secs(10),
             max_attempts: 3,
+            throttled_until_deadline: false,
         };
         let transient = || Error::Transport {
             retryable: true,
@@ -237,6 +252,7 @@ mod tests {
         let past = Retry {
             deadline: Instant::now(),
             max_attempts: 3,
+            throttled_until_deadline: false,
         };
         assert!(matches!(
             past.run(|_, _| Ok(()), |_| false),
@@ -254,6 +270,7 @@ mod tests {
         let r = Retry {
             deadline: Instant::now() + secs(9.0),
             max_attempts: 3,
+            throttled_until_deadline: false,
         };
         near(r.attempt_timeout(1), 3.0);
         near(r.attempt_timeout(2), 4.5);
@@ -262,17 +279,20 @@ mod tests {
         let r = Retry {
             deadline: Instant::now() + secs(5.0),
             max_attempts: 50,
+            throttled_until_deadline: false,
         };
         near(r.attempt_timeout(1), 1.0);
         // Less than that left: what is left.
         let r = Retry {
             deadline: Instant::now() + secs(0.5),
             max_attempts: 3,
+            throttled_until_deadline: false,
         };
         near(r.attempt_timeout(1), 0.5);
         let r = Retry {
             deadline: Instant::now(),
             max_attempts: 3,
+            throttled_until_deadline: false,
         };
         assert!(r.attempt_timeout(1).is_none());
     }

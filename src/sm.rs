@@ -100,7 +100,7 @@ fn secret_value(v: &mut Value) -> Result<SecretValue, Error> {
     Ok(SecretValue {
         arn: text(v, "ARN").unwrap_or_default(),
         name: text(v, "Name").unwrap_or_default(),
-        version_id: text(v, "VersionId").unwrap_or_default(),
+        version_id: aws::clean_id(&text(v, "VersionId").unwrap_or_default()),
         payload,
     })
 }

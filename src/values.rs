@@ -4,7 +4,7 @@
 //!
 //! Errors name variables, secrets and keys and say what is wrong; they never quote a value.
 
-use crate::config::{Reference, Targets, refusal};
+use crate::config::{Reference, Targets, refusal_from_data};
 use crate::error::Error;
 use crate::json::{compact, object_entries};
 use crate::log::Log;
@@ -81,7 +81,7 @@ pub fn settle(
                     }
                 };
                 for (key, value) in entries {
-                    let value = if let Some(why) = refusal(&key) {
+                    let value = if let Some(why) = refusal_from_data(&key) {
                         Err(Error::Data(format!(
                             "key {key:?} cannot be a variable: {why}"
                         )))
