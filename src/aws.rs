@@ -13,6 +13,8 @@ use serde_json::Value;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Service {
     SecretsManager,
+    /// Systems Manager Parameter Store.
+    Ssm,
 }
 
 impl Service {
@@ -20,24 +22,28 @@ impl Service {
     pub fn signing_name(self) -> &'static str {
         match self {
             Service::SecretsManager => "secretsmanager",
+            Service::Ssm => "ssm",
         }
     }
     /// The first label of the service's host name (`-fips` is added after it).
     pub fn endpoint_prefix(self) -> &'static str {
         match self {
             Service::SecretsManager => "secretsmanager",
+            Service::Ssm => "ssm",
         }
     }
     /// The service-specific endpoint URL variable, read before `AWS_ENDPOINT_URL`.
     pub fn endpoint_variable(self) -> &'static str {
         match self {
             Service::SecretsManager => "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+            Service::Ssm => "AWS_ENDPOINT_URL_SSM",
         }
     }
     /// The prefix of `X-Amz-Target`.
     fn target_prefix(self) -> &'static str {
         match self {
             Service::SecretsManager => "secretsmanager",
+            Service::Ssm => "AmazonSSM",
         }
     }
     /// Codes that mean the reference names nothing readable: configuration (78).
@@ -48,6 +54,28 @@ impl Service {
                 "InvalidRequestException",
                 "InvalidParameterException",
             ],
+            Service::Ssm => &[
+                "ParameterNotFound",
+                "ParameterVersionNotFound",
+                "ParameterVersionLabelNotFound",
+                "ValidationException",
+            ],
+        }
+    }
+    /// Codes that mean the role may not use what it needs: permission (77), beyond the codes
+    /// every service shares. For SSM, a `SecureString` whose KMS key cannot be used: denied
+    /// (`AccessDeniedException`), or disabled, pending deletion or gone (`InvalidKeyId`, and the
+    /// KMS codes SSM passes on).
+    fn permission_codes(self) -> &'static [&'static str] {
+        match self {
+            Service::SecretsManager => &[],
+            Service::Ssm => &[
+                "InvalidKeyId",
+                "KMSAccessDeniedException",
+                "KMSDisabledException",
+                "KMSInvalidStateException",
+                "KMSNotFoundException",
+            ],
         }
     }
 
@@ -57,7 +85,7 @@ impl Service {
             Kind::Throttled
         } else if TRANSIENT.contains(&code) {
             Kind::Transient
-        } else if PERMISSION.contains(&code) {
+        } else if PERMISSION.contains(&code) || self.permission_codes().contains(&code) {
             Kind::Fatal(Class::Permission)
         } else if self.config_codes().contains(&code) {
             Kind::Fatal(Class::Config)
@@ -321,6 +349,30 @@ mod tests {
                 "{code} {status}"
             );
         }
+        let ssm = [
+            ("ThrottlingException", 400, Kind::Throttled),
+            ("InternalServerError", 500, Kind::Transient),
+            ("AccessDeniedException", 400, Kind::Fatal(Permission)),
+            ("InvalidKeyId", 400, Kind::Fatal(Permission)),
+            ("ParameterNotFound", 400, Kind::Fatal(Config)),
+            ("ParameterVersionNotFound", 400, Kind::Fatal(Config)),
+            ("ParameterVersionLabelNotFound", 400, Kind::Fatal(Config)),
+            ("ValidationException", 400, Kind::Fatal(Config)),
+            ("InvalidNextToken", 400, Kind::Fatal(Unavailable)),
+            // Secrets Manager's own codes mean nothing from SSM, and the reverse.
+            ("ResourceNotFoundException", 400, Kind::Fatal(Unavailable)),
+        ];
+        for (code, status, kind) in ssm {
+            assert_eq!(
+                Service::Ssm.classify(code, status),
+                kind,
+                "ssm {code} {status}"
+            );
+        }
+        assert_eq!(
+            Service::SecretsManager.classify("ParameterNotFound", 400),
+            Kind::Fatal(Unavailable)
+        );
     }
 
     #[test]
@@ -330,5 +382,10 @@ mod tests {
             name: "GetSecretValue",
         };
         assert_eq!(op.headers()[1].1, "secretsmanager.GetSecretValue");
+        let op = Operation {
+            service: Service::Ssm,
+            name: "GetParameters",
+        };
+        assert_eq!(op.headers()[1].1, "AmazonSSM.GetParameters");
     }
 }

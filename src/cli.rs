@@ -5,7 +5,8 @@ use crate::error::Error;
 use std::ffi::OsString;
 
 pub const HELP: &str = "\
-lambda-secrets: fetch AWS Secrets Manager secrets into the environment, then exec a command.
+lambda-secrets: fetch AWS Secrets Manager secrets and SSM parameters into the environment,
+then exec a command.
 
 Usage:
   lambda-secrets [--] COMMAND [ARGS...]   fetch, inject, then exec COMMAND in place (same PID)
@@ -14,7 +15,9 @@ Usage:
 
 Configuration is read from the environment:
   LAMBDA_SECRETS               JSON: {\"VAR\": \"SECRET_ID[:JSON_KEY[:VERSION_STAGE[:VERSION_ID]]]\", ...}
-                               or [\"SECRET_ID\", ...] to expand every key of JSON secrets
+                               with parameters as \"ssm:NAME[:SELECTOR]\" or a parameter ARN;
+                               or [\"SECRET_ID\", \"ssm:/PATH/\", ...] to expand every key of JSON
+                               secrets and parameters, and every parameter directly under a path
   LAMBDA_SECRETS_TIMEOUT_MS    deadline for all fetching (default 5000)
   LAMBDA_SECRETS_CONCURRENCY   requests in flight at once (default 8)
   LAMBDA_SECRETS_BATCH         auto | always | never (default auto)

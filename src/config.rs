@@ -4,6 +4,7 @@
 //! malformed references, bad or reserved target names, a key repeated in the object form, a
 //! version stage together with a version id, bad option values.
 
+use crate::aws::Service;
 use crate::endpoint::Region;
 use crate::error::Error;
 use crate::json::object_entries;
@@ -22,16 +23,61 @@ pub enum Version {
     Id(String),
 }
 
-/// One parsed secret reference.
+/// What a reference reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A Secrets Manager secret: its name, partial ARN or full ARN, as written.
+    Secret { id: String, version: Version },
+    /// A Parameter Store parameter.
+    Parameter {
+        /// As sent to SSM: the name, or the ARN as written (a parameter shared from another
+        /// account can only be read by its ARN); without the selector.
+        sent: String,
+        /// The name, for messages and `--check` (an ARN's `parameter/a/b` is `/a/b`).
+        name: String,
+        /// A version number or a label, as `GetParameters` takes it after `:`.
+        selector: Option<String>,
+    },
+    /// Every parameter directly under a path (array form only): the path as written, ending
+    /// in `/`.
+    Path { path: String },
+}
+
+/// One parsed reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reference {
-    /// Name, partial ARN or full ARN, as written.
-    pub secret_id: String,
-    /// The region in the ARN, when the id is an ARN.
+    pub origin: Origin,
+    /// The region in the ARN, when it was given by ARN.
     pub arn_region: Option<Region>,
     pub json_key: Option<String>,
-    pub version: Version,
     pub optional: bool,
+}
+
+impl Reference {
+    /// `secret ID` or `parameter NAME`, for messages.
+    pub fn describe(&self) -> String {
+        match &self.origin {
+            Origin::Secret { id, .. } => format!("secret {id}"),
+            Origin::Parameter { name, .. } => format!("parameter {name}"),
+            Origin::Path { path } => format!("parameter path {path}"),
+        }
+    }
+
+    /// The second column of `--check`: the secret id, or `ssm:` and the parameter's name.
+    pub fn label(&self) -> String {
+        match &self.origin {
+            Origin::Secret { id, .. } => id.clone(),
+            Origin::Parameter { name, .. } => format!("ssm:{name}"),
+            Origin::Path { path } => format!("ssm:{path}"),
+        }
+    }
+
+    pub fn service(&self) -> Service {
+        match self.origin {
+            Origin::Secret { .. } => Service::SecretsManager,
+            Origin::Parameter { .. } | Origin::Path { .. } => Service::Ssm,
+        }
+    }
 }
 
 /// The two forms of `LAMBDA_SECRETS`.
@@ -39,14 +85,18 @@ pub struct Reference {
 pub enum Targets {
     /// Object form: variable name and the reference that produces it, in the order written.
     Named(Vec<(String, Reference)>),
-    /// Array form: every top-level key of each secret becomes a variable.
+    /// Array form: every top-level key of each secret (or JSON parameter, or parameter under a
+    /// path) becomes a variable.
     Expand(Vec<Reference>),
 }
 
 impl Targets {
-    /// The services the references need.
-    pub fn services(&self) -> Vec<crate::aws::Service> {
-        vec![crate::aws::Service::SecretsManager]
+    /// The services the references need, each once.
+    pub fn services(&self) -> Vec<Service> {
+        let mut services: Vec<Service> = self.references().iter().map(|r| r.service()).collect();
+        services.sort();
+        services.dedup();
+        services
     }
 
     pub fn references(&self) -> Vec<&Reference> {
@@ -91,6 +141,11 @@ pub fn parse_targets(text: &str) -> Result<Option<Targets>, Error> {
                 return Err(bad(format!("variable {name:?}: {why}")));
             }
             let reference = parse_reference(raw_ref).map_err(|m| bad(format!("{name}: {m}")))?;
+            if let Origin::Path { path } = &reference.origin {
+                return Err(bad(format!(
+                    "{name}: {path:?} is a parameter path, which names many variables: use it in the array form, or name one parameter"
+                )));
+            }
             named.push((name, reference));
         }
         Ok((!named.is_empty()).then_some(Targets::Named(named)))
@@ -102,8 +157,8 @@ pub fn parse_targets(text: &str) -> Result<Option<Targets>, Error> {
             let reference = parse_reference(item).map_err(|m| bad(format!("item {i}: {m}")))?;
             if reference.json_key.is_some() {
                 return Err(bad(format!(
-                    "item {i} ({}): the array form takes whole secrets; remove the JSON key, or use the object form to pick one key",
-                    reference.secret_id
+                    "item {i} ({}): the array form takes whole secrets and parameters; remove the JSON key, or use the object form to pick one key",
+                    reference.label()
                 )));
             }
             refs.push(reference);
@@ -129,9 +184,10 @@ fn parse_reference(raw: &RawValue) -> Result<Reference, String> {
                 }
             }
             let mut secret_id = None;
+            let mut parameter = None;
             let mut json_key = None;
             let mut stage = None;
-            let mut id = None;
+            let mut id_field = None;
             let mut optional = false;
             for (k, v) in map {
                 let text = |v: Value| match v {
@@ -141,9 +197,10 @@ fn parse_reference(raw: &RawValue) -> Result<Reference, String> {
                 };
                 match k.as_str() {
                     "secret_id" => secret_id = Some(text(v)?),
+                    "parameter" => parameter = Some(text(v)?),
                     "json_key" => json_key = Some(text(v)?),
                     "version_stage" => stage = Some(text(v)?),
-                    "version_id" => id = Some(text(v)?),
+                    "version_id" => id_field = Some(text(v)?),
                     "optional" => {
                         optional = v
                             .as_bool()
@@ -151,27 +208,65 @@ fn parse_reference(raw: &RawValue) -> Result<Reference, String> {
                     }
                     other => {
                         return Err(format!(
-                            "unknown field {other:?} (known: secret_id, json_key, version_stage, version_id, optional)"
+                            "unknown field {other:?} (known: secret_id or parameter, json_key, version_stage, version_id, optional)"
                         ));
                     }
                 }
             }
-            let secret_id = secret_id.ok_or("\"secret_id\" is required")?;
-            let arn_region = parse_secret_id(&secret_id)?;
-            Ok(Reference {
-                secret_id,
+            let (origin, arn_region) = match (secret_id, parameter) {
+                (Some(_), Some(_)) => {
+                    return Err("give \"secret_id\" or \"parameter\", not both".into());
+                }
+                (None, None) => return Err("\"secret_id\" (or \"parameter\") is required".into()),
+                (Some(id), None) => {
+                    let arn_region = parse_secret_id(&id)?;
+                    let version = version(stage, id_field)?;
+                    (Origin::Secret { id, version }, arn_region)
+                }
+                (None, Some(p)) => {
+                    if stage.is_some() || id_field.is_some() {
+                        return Err(
+                            "\"version_stage\" and \"version_id\" are for secrets; a parameter takes a selector (\"name:3\" or \"name:label\")".into(),
+                        );
+                    }
+                    parse_parameter(&p)?
+                }
+            };
+            let reference = Reference {
+                origin,
                 arn_region,
                 json_key,
-                version: version(stage, id)?,
                 optional,
-            })
+            };
+            check_path(&reference)?;
+            Ok(reference)
         }
-        _ => Err("a reference must be a string or an object with \"secret_id\"".into()),
+        _ => Err(
+            "a reference must be a string or an object with \"secret_id\" or \"parameter\"".into(),
+        ),
     }
 }
 
 /// `SECRET_ID[:JSON_KEY[:VERSION_STAGE[:VERSION_ID]]]`, the tail grammar of ECS `valueFrom`.
 pub fn parse_reference_string(s: &str) -> Result<Reference, String> {
+    if let Some(p) = s.strip_prefix("ssm:") {
+        let (origin, arn_region) = parse_parameter(p).map_err(|m| format!("{s:?}: {m}"))?;
+        return Ok(Reference {
+            origin,
+            arn_region,
+            json_key: None,
+            optional: false,
+        });
+    }
+    if s.starts_with("arn:") && s.split(':').nth(2) == Some("ssm") {
+        let (origin, arn_region) = parse_parameter(s).map_err(|m| format!("{s:?}: {m}"))?;
+        return Ok(Reference {
+            origin,
+            arn_region,
+            json_key: None,
+            optional: false,
+        });
+    }
     let fields: Vec<&str> = s.split(':').collect();
     // An ARN's own fields come first: the tail follows its seventh.
     let id_fields = if s.starts_with("arn:") {
@@ -188,13 +283,108 @@ pub fn parse_reference_string(s: &str) -> Result<Reference, String> {
         ));
     }
     let field = |i: usize| tail.get(i).filter(|f| !f.is_empty()).map(|f| f.to_string());
+    let version = version(field(1), field(2)).map_err(|m| format!("{s:?}: {m}"))?;
     Ok(Reference {
-        secret_id,
+        origin: Origin::Secret {
+            id: secret_id,
+            version,
+        },
         arn_region,
         json_key: field(0),
-        version: version(field(1), field(2)).map_err(|m| format!("{s:?}: {m}"))?,
         optional: false,
     })
+}
+
+/// A parameter as the README's grammar writes it: `NAME[:SELECTOR]`, or a parameter ARN
+/// `arn:PARTITION:ssm:REGION:ACCOUNT:parameter/PATH[:SELECTOR]`; a name ending in `/` is a path.
+fn parse_parameter(text: &str) -> Result<(Origin, Option<Region>), String> {
+    let (sent, name, selector, region) = if text.starts_with("arn:") {
+        let f: Vec<&str> = text.split(':').collect();
+        let usage = "a parameter ARN is arn:PARTITION:ssm:REGION:ACCOUNT:parameter/NAME[:SELECTOR]";
+        if f.len() < 6 || f.len() > 7 || f[2] != "ssm" || f[1].is_empty() || f[4].is_empty() {
+            return Err(format!("not a parameter ARN ({usage})"));
+        }
+        let Some(rest) = f[5].strip_prefix("parameter/").filter(|r| !r.is_empty()) else {
+            return Err(format!("not a parameter ARN ({usage})"));
+        };
+        if rest.ends_with('/') {
+            return Err(
+                "a parameter path is given by its name (\"ssm:/prod/app/\"), not by an ARN".into(),
+            );
+        }
+        let region =
+            Region::parse(f[3]).ok_or_else(|| format!("bad region {:?} in the ARN", f[3]))?;
+        // SSM's rule: a hierarchical name starts with `/`.
+        let name = if rest.contains('/') {
+            format!("/{rest}")
+        } else {
+            rest.to_string()
+        };
+        (f[..6].join(":"), name, f.get(6).copied(), Some(region))
+    } else {
+        let (name, selector) = match text.split_once(':') {
+            Some((n, s)) => (n, Some(s)),
+            None => (text, None),
+        };
+        (name.to_string(), name.to_string(), selector, None)
+    };
+    check_parameter_name(&name)?;
+    let selector = selector.filter(|s| !s.is_empty());
+    if let Some(sel) = selector {
+        let ok = sel.len() <= 100
+            && !sel.contains(':')
+            && sel
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        if !ok {
+            return Err(format!(
+                "selector {sel:?}: a version number or a label (letters, digits, '.', '-', '_')"
+            ));
+        }
+    }
+    if name.ends_with('/') {
+        if selector.is_some() {
+            return Err(format!("{name:?} is a path: a path takes no selector"));
+        }
+        return Ok((Origin::Path { path: name }, region));
+    }
+    Ok((
+        Origin::Parameter {
+            sent,
+            name,
+            selector: selector.map(str::to_string),
+        },
+        region,
+    ))
+}
+
+/// Parameter names are made of letters, digits, `_`, `.`, `-` and `/` (AWS, "Creating Systems
+/// Manager parameters"), at most 2048 bytes with the path.
+fn check_parameter_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name == "/" {
+        return Err("the parameter name is empty".into());
+    }
+    let ok = name.len() <= 2048
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-/".contains(&b))
+        && !name.contains("//");
+    if !ok {
+        return Err(format!(
+            "{name:?} is not a parameter name (letters, digits, '_', '.', '-', and '/' between levels)"
+        ));
+    }
+    Ok(())
+}
+
+/// A path expands into many variables: it takes no JSON key.
+fn check_path(r: &Reference) -> Result<(), String> {
+    match (&r.origin, &r.json_key) {
+        (Origin::Path { path }, Some(_)) => Err(format!(
+            "{path:?} is a path: a path takes no json_key (each parameter under it is one variable)"
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The one secret id parser, for both reference forms: a name (no `:`), or a full or partial
@@ -421,14 +611,126 @@ mod tests {
 
     fn r(id: &str, key: Option<&str>, version: Version) -> Reference {
         Reference {
-            secret_id: id.into(),
+            origin: Origin::Secret {
+                id: id.into(),
+                version,
+            },
             arn_region: id
                 .starts_with("arn:")
                 .then(|| Region::parse(id.split(':').nth(3).unwrap()).unwrap()),
             json_key: key.map(Into::into),
-            version,
             optional: false,
         }
+    }
+
+    fn p(sent: &str, name: &str, selector: Option<&str>, region: Option<&str>) -> Reference {
+        Reference {
+            origin: Origin::Parameter {
+                sent: sent.into(),
+                name: name.into(),
+                selector: selector.map(Into::into),
+            },
+            arn_region: region.map(|r| Region::parse(r).unwrap()),
+            json_key: None,
+            optional: false,
+        }
+    }
+
+    #[test]
+    fn parameter_grammar() {
+        let arn = "arn:aws:ssm:eu-west-1:111122223333:parameter/prod/flags";
+        let cases: Vec<(&str, Reference)> = vec![
+            (
+                "ssm:/prod/db/host",
+                p("/prod/db/host", "/prod/db/host", None, None),
+            ),
+            (
+                "ssm:/prod/db/password:3",
+                p("/prod/db/password", "/prod/db/password", Some("3"), None),
+            ),
+            ("ssm:host:live", p("host", "host", Some("live"), None)),
+            ("ssm:host:", p("host", "host", None, None)),
+            (arn, p(arn, "/prod/flags", None, Some("eu-west-1"))),
+            (
+                "arn:aws:ssm:eu-west-1:111122223333:parameter/prod/flags:live",
+                p(arn, "/prod/flags", Some("live"), Some("eu-west-1")),
+            ),
+            (
+                "arn:aws-cn:ssm:cn-north-1:1:parameter/host",
+                p(
+                    "arn:aws-cn:ssm:cn-north-1:1:parameter/host",
+                    "host",
+                    None,
+                    Some("cn-north-1"),
+                ),
+            ),
+            (
+                "ssm:arn:aws:ssm:eu-west-1:111122223333:parameter/prod/flags:2",
+                p(arn, "/prod/flags", Some("2"), Some("eu-west-1")),
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(parse_reference_string(input).as_ref(), Ok(&want), "{input}");
+        }
+        let path = parse_reference_string("ssm:/prod/app/").unwrap();
+        assert_eq!(
+            path.origin,
+            Origin::Path {
+                path: "/prod/app/".into()
+            }
+        );
+        assert_eq!(path.label(), "ssm:/prod/app/");
+        for bad in [
+            "ssm:",
+            "ssm::3",
+            "ssm:/prod/app/:3",
+            "ssm:/a b",
+            "ssm:/a:b:c",
+            "ssm:/a//b",
+            "arn:aws:ssm:eu-west-1:1:document/x",
+            "arn:aws:ssm:eu-west-1:1:parameter/",
+            "arn:aws:ssm:eu-west-1:1:parameter/prod/app/",
+            "arn:aws:ssm:EU:1:parameter/x",
+            "arn:aws:ssm:eu-west-1:1:parameter/x:1:2",
+            "ssm:/a:sel!",
+        ] {
+            assert!(parse_reference_string(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn parameter_refusals_in_context() {
+        let cases = [
+            (r#"{"A":"ssm:/prod/app/"}"#, "is a parameter path"),
+            (r#"{"A":{"parameter":"/p","secret_id":"s"}}"#, "not both"),
+            (
+                r#"{"A":{"parameter":"/p","version_stage":"AWSPREVIOUS"}}"#,
+                "are for secrets",
+            ),
+            (
+                r#"["ssm:/p/",{"parameter":"/q/","json_key":"k"}]"#,
+                "json_key",
+            ),
+            (r#"[{"parameter":"/q","json_key":"k"}]"#, "array form"),
+            (
+                r#"{"A":{"parameter":"arn:aws:ssm:r-1:1:parameter/x/"}}"#,
+                "not by an ARN",
+            ),
+        ];
+        for (input, needle) in cases {
+            let e = parse_targets(input).expect_err(input).to_string();
+            assert!(e.contains(needle), "{input}: {e}");
+        }
+        let t = parse_targets(
+            r#"{"A":"s","B":{"parameter":"/p:2","json_key":"port","optional":true}}"#,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(t.services(), [Service::SecretsManager, Service::Ssm]);
+        let Targets::Named(v) = t else { panic!() };
+        assert_eq!(v[1].1.json_key.as_deref(), Some("port"));
+        assert!(v[1].1.optional);
+        assert_eq!(v[1].1.label(), "ssm:/p");
     }
 
     const ARN: &str = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:api-key-AbCdEf";
@@ -514,7 +816,9 @@ mod tests {
         let Targets::Named(v) = t else { panic!() };
         assert_eq!(v[0].0, "A");
         assert_eq!(v[1].1.json_key.as_deref(), Some("k"));
-        assert_eq!(v[1].1.version, Version::Stage("AWSPREVIOUS".into()));
+        assert!(
+            matches!(&v[1].1.origin, Origin::Secret { version: Version::Stage(s), .. } if s == "AWSPREVIOUS")
+        );
         assert!(v[1].1.optional && !v[0].1.optional);
     }
 
@@ -592,7 +896,15 @@ mod tests {
 
     #[test]
     fn names_from_data() {
-        for ok in ["DB_PASSWORD", "Path", "home", "AWSX", "LDX", "NODE", "MY_PATH"] {
+        for ok in [
+            "DB_PASSWORD",
+            "Path",
+            "home",
+            "AWSX",
+            "LDX",
+            "NODE",
+            "MY_PATH",
+        ] {
             assert_eq!(refusal_from_data(ok), None, "{ok}");
         }
         for bad in [

@@ -8,31 +8,53 @@
 //! calls behind it.
 
 use crate::aws::{self, Operation};
-use crate::config::{BatchMode, Reference, Version};
+use crate::config::{BatchMode, Origin, Reference, Version};
 use crate::creds::Credentials;
 use crate::endpoint::{Endpoints, Region, Url};
 use crate::error::{Class, Error};
 use crate::http::{Http, Reply};
 use crate::log::Log;
 use crate::retry::Retry;
-use crate::sm::{self, Entry};
-use crate::values::Fetched;
+use crate::sm;
+use crate::ssm;
+use crate::values::{Fetched, PathEntry, Payload};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, SystemTime};
 
-/// One thing to fetch.
+/// One thing to fetch, in one region.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Unit {
     pub region: Region,
-    pub secret_id: String,
-    pub version: Version,
+    pub what: What,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum What {
+    Secret {
+        id: String,
+        version: Version,
+    },
+    Parameter {
+        sent: String,
+        name: String,
+        selector: Option<String>,
+    },
+    Path {
+        path: String,
+    },
 }
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Call {
+    /// `BatchGetSecretValue` for these secrets.
     Batch(Vec<usize>),
+    /// `GetSecretValue` for this secret.
     Get(usize),
+    /// `GetParameters` for these parameters (at most 10, no name twice).
+    Parameters(Vec<usize>),
+    /// `GetParametersByPath` for this path, every page.
+    Path(usize),
 }
 
 /// The units to fetch and the first calls to make.
@@ -56,15 +78,34 @@ impl Plan {
         let mut unit_of = Vec::with_capacity(refs.len());
         for r in refs {
             let Some(region) = r.arn_region.as_ref().or(default_region) else {
+                let arn = match r.origin {
+                    Origin::Secret { .. } => "the secret's full ARN",
+                    _ => "the parameter's ARN",
+                };
                 return Err(Error::Config(format!(
-                    "no region for secret {}: set AWS_REGION (or AWS_DEFAULT_REGION), or use the secret's full ARN",
-                    r.secret_id
+                    "no region for {}: set AWS_REGION (or AWS_DEFAULT_REGION), or use {arn}",
+                    r.describe()
                 )));
+            };
+            let what = match &r.origin {
+                Origin::Secret { id, version } => What::Secret {
+                    id: id.clone(),
+                    version: version.clone(),
+                },
+                Origin::Parameter {
+                    sent,
+                    name,
+                    selector,
+                } => What::Parameter {
+                    sent: sent.clone(),
+                    name: name.clone(),
+                    selector: selector.clone(),
+                },
+                Origin::Path { path } => What::Path { path: path.clone() },
             };
             let unit = Unit {
                 region: region.clone(),
-                secret_id: r.secret_id.clone(),
-                version: r.version.clone(),
+                what,
             };
             let i = *index.entry(unit.clone()).or_insert_with(|| {
                 units.push(unit);
@@ -81,7 +122,10 @@ impl Plan {
     }
 }
 
-/// The first calls to make for `units`, region by region in the order first named.
+/// The first calls to make for `units`, region by region in the order first named: secrets
+/// (batched by `LAMBDA_SECRETS_BATCH`), then parameters in `GetParameters` calls of at most 10
+/// (a name twice, with two selectors, goes into two calls, so each reply is unambiguous), then
+/// paths.
 fn first_calls(units: &[Unit], mode: BatchMode) -> Vec<Call> {
     let mut calls = Vec::new();
     let mut regions: Vec<&Region> = Vec::new();
@@ -93,7 +137,15 @@ fn first_calls(units: &[Unit], mode: BatchMode) -> Vec<Call> {
     for region in regions {
         let in_region = || (0..units.len()).filter(|&i| units[i].region == *region);
         let current: Vec<usize> = in_region()
-            .filter(|&i| units[i].version == Version::Current)
+            .filter(|&i| {
+                matches!(
+                    &units[i].what,
+                    What::Secret {
+                        version: Version::Current,
+                        ..
+                    }
+                )
+            })
             .collect();
         let batch = match mode {
             BatchMode::Never => false,
@@ -109,8 +161,30 @@ fn first_calls(units: &[Unit], mode: BatchMode) -> Vec<Call> {
         }
         calls.extend(
             in_region()
+                .filter(|&i| matches!(units[i].what, What::Secret { .. }))
                 .filter(|i| !batch || !current.contains(i))
                 .map(Call::Get),
+        );
+        let mut chunks: Vec<Vec<usize>> = Vec::new();
+        for i in in_region() {
+            let What::Parameter { name, .. } = &units[i].what else {
+                continue;
+            };
+            let same_name =
+                |&j: &usize| matches!(&units[j].what, What::Parameter { name: n, .. } if n == name);
+            match chunks
+                .iter_mut()
+                .find(|c| c.len() < ssm::BATCH_MAX && !c.iter().any(same_name))
+            {
+                Some(c) => c.push(i),
+                None => chunks.push(vec![i]),
+            }
+        }
+        calls.extend(chunks.into_iter().map(Call::Parameters));
+        calls.extend(
+            in_region()
+                .filter(|&i| matches!(units[i].what, What::Path { .. }))
+                .map(Call::Path),
         );
     }
     calls
@@ -119,6 +193,10 @@ fn first_calls(units: &[Unit], mode: BatchMode) -> Vec<Call> {
 /// What fetching gave: one outcome a unit, and what it took.
 pub struct Outcomes {
     pub units: Vec<Result<Fetched, Error>>,
+    /// Secrets read.
+    pub secrets: usize,
+    /// Parameters read, each under a path counted.
+    pub parameters: usize,
     /// Requests sent, retries included.
     pub requests: u32,
     /// A batch call failed and its secrets were read with `GetSecretValue`.
@@ -135,7 +213,7 @@ pub struct Fetcher<'a> {
 }
 
 /// Makes the plan's calls on at most `threads` threads.
-pub fn run(plan: Plan, fetcher: &Fetcher, threads: usize) -> Outcomes {
+pub fn run(mut plan: Plan, fetcher: &Fetcher, threads: usize) -> Outcomes {
     let run = Run {
         fetcher,
         units: &plan.units,
@@ -144,13 +222,34 @@ pub fn run(plan: Plan, fetcher: &Fetcher, threads: usize) -> Outcomes {
         fell_back: AtomicBool::new(false),
     };
     let max_workers = threads.min(plan.units.len().max(1));
-    crate::pool::run(plan.calls, max_workers, |call| run.execute(call));
-    let results = run.results.into_inner().unwrap_or_else(|p| p.into_inner());
+    let calls = std::mem::take(&mut plan.calls);
+    crate::pool::run(calls, max_workers, |call| run.execute(call));
+    let results: Vec<Result<Fetched, Error>> = run
+        .results
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(Error::Unavailable("not fetched".into()))))
+        .collect();
+    let (mut secrets, mut parameters) = (0, 0);
+    for (u, r) in plan.units.iter().zip(&results) {
+        match (&u.what, r) {
+            (What::Secret { .. }, Ok(_)) => secrets += 1,
+            (
+                _,
+                Ok(Fetched {
+                    payload: Payload::Path(p),
+                    ..
+                }),
+            ) => parameters += p.len(),
+            (What::Parameter { .. }, Ok(_)) => parameters += 1,
+            _ => {}
+        }
+    }
     Outcomes {
-        units: results
-            .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(Error::Unavailable("not fetched".into()))))
-            .collect(),
+        units: results,
+        secrets,
+        parameters,
         requests: run.requests.into_inner(),
         fell_back: run.fell_back.into_inner(),
     }
@@ -169,8 +268,10 @@ impl Run<'_> {
     /// Runs one call, records the outcomes it settles, and returns the calls it leaves to do.
     fn execute(&self, call: Call) -> Vec<Call> {
         let (done, more) = match call {
-            Call::Get(i) => (vec![(i, self.get(&self.units[i]))], vec![]),
+            Call::Get(i) => (vec![(i, self.get(i))], vec![]),
             Call::Batch(ids) => self.batch(ids),
+            Call::Parameters(ids) => self.parameters(ids),
+            Call::Path(i) => (vec![(i, self.path(i))], vec![]),
         };
         let mut results = self.results.lock().unwrap_or_else(|p| p.into_inner());
         for (i, outcome) in done {
@@ -179,8 +280,19 @@ impl Run<'_> {
         more
     }
 
-    fn get(&self, u: &Unit) -> Result<Fetched, Error> {
-        let body = sm::get_body(&u.secret_id, &u.version);
+    fn secret_id(&self, i: usize) -> &str {
+        match &self.units[i].what {
+            What::Secret { id, .. } => id,
+            _ => "",
+        }
+    }
+
+    fn get(&self, i: usize) -> Result<Fetched, Error> {
+        let u = &self.units[i];
+        let What::Secret { id, version } = &u.what else {
+            return Err(Error::Unavailable("not a secret".into()));
+        };
+        let body = sm::get_body(id, version);
         let (v, _) = self.call(sm::GET, &u.region, &body, sm::parse_get, |_| false)?;
         Ok(Fetched {
             version: v.version_id,
@@ -191,10 +303,7 @@ impl Run<'_> {
     #[allow(clippy::type_complexity)]
     fn batch(&self, ids: Vec<usize>) -> (Vec<(usize, Result<Fetched, Error>)>, Vec<Call>) {
         let region = &self.units[ids[0]].region;
-        let names: Vec<&str> = ids
-            .iter()
-            .map(|&i| self.units[i].secret_id.as_str())
-            .collect();
+        let names: Vec<&str> = ids.iter().map(|&i| self.secret_id(i)).collect();
         let body = sm::batch_body(&names);
         let every = |e: Error| ids.iter().map(|&i| (i, Err(e.clone()))).collect();
         // A batch that fails for any reason worth retrying (throttled, a 5xx, a reset, a stalled
@@ -207,15 +316,15 @@ impl Run<'_> {
                 let mut more = Vec::new();
                 for (&i, entry) in ids.iter().zip(entries) {
                     match entry {
-                        Entry::Value(v) => done.push((
+                        sm::Entry::Value(v) => done.push((
                             i,
                             Ok(Fetched {
                                 version: v.version_id,
                                 payload: v.payload,
                             }),
                         )),
-                        Entry::Failed(e) => done.push((i, Err(e))),
-                        Entry::Alone => more.push(Call::Get(i)),
+                        sm::Entry::Failed(e) => done.push((i, Err(e))),
+                        sm::Entry::Alone => more.push(Call::Get(i)),
                     }
                 }
                 (done, more)
@@ -249,6 +358,116 @@ impl Run<'_> {
                 (vec![], ids.into_iter().map(Call::Get).collect())
             }
         }
+    }
+
+    /// `GetParameters` for `ids`. A call refused with `AccessDeniedException` is repeated once
+    /// per name, alone: AWS refuses the whole call when one name is denied, and the others may
+    /// be readable (README, "SSM Parameter Store references").
+    #[allow(clippy::type_complexity)]
+    fn parameters(&self, ids: Vec<usize>) -> (Vec<(usize, Result<Fetched, Error>)>, Vec<Call>) {
+        let region = &self.units[ids[0]].region;
+        let asked: Vec<ssm::Asked> = ids
+            .iter()
+            .filter_map(|&i| match &self.units[i].what {
+                What::Parameter {
+                    sent,
+                    name,
+                    selector,
+                } => Some(ssm::Asked {
+                    sent,
+                    name,
+                    selector: selector.as_deref(),
+                }),
+                _ => None,
+            })
+            .collect();
+        let names: Vec<String> = asked
+            .iter()
+            .map(|a| ssm::wire_name(a.sent, a.selector))
+            .collect();
+        let body = ssm::parameters_body(&names);
+        let (reply, request_id) = match self.call(
+            ssm::GET_PARAMETERS,
+            region,
+            &body,
+            ssm::parse_parameters,
+            |_| false,
+        ) {
+            Ok(r) => r,
+            Err(e) if e.is_access_denied() && ids.len() > 1 => {
+                return (
+                    vec![],
+                    ids.into_iter().map(|i| Call::Parameters(vec![i])).collect(),
+                );
+            }
+            Err(e) => return (ids.iter().map(|&i| (i, Err(e.clone()))).collect(), vec![]),
+        };
+        let mut done = Vec::new();
+        let mut more = Vec::new();
+        let alone = ids.len() == 1;
+        for (&i, entry) in ids.iter().zip(ssm::settle(&asked, reply)) {
+            match entry {
+                ssm::Entry::Value(p) => done.push((
+                    i,
+                    Ok(Fetched {
+                        version: p.version,
+                        payload: Payload::String(p.value),
+                    }),
+                )),
+                ssm::Entry::Invalid => done.push((
+                    i,
+                    Err(Error::Service {
+                        code: "ParameterNotFound".into(),
+                        message: "listed in InvalidParameters: the parameter, or the version or label asked for, does not exist".into(),
+                        request_id: request_id.clone(),
+                        kind: crate::error::Kind::Fatal(Class::Config),
+                        retry_after_ms: None,
+                    }),
+                )),
+                ssm::Entry::Missing if !alone => more.push(Call::Parameters(vec![i])),
+                ssm::Entry::Missing => done.push((
+                    i,
+                    Err(Error::Malformed {
+                        why: "the reply has neither the parameter nor its name in InvalidParameters",
+                        request_id: request_id.clone(),
+                    }),
+                )),
+            }
+        }
+        (done, more)
+    }
+
+    /// `GetParametersByPath` for one path, following `NextToken` to the end.
+    fn path(&self, i: usize) -> Result<Fetched, Error> {
+        let u = &self.units[i];
+        let What::Path { path } = &u.what else {
+            return Err(Error::Unavailable("not a path".into()));
+        };
+        let mut entries = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..ssm::MAX_PAGES {
+            let body = ssm::path_body(path, token.as_deref());
+            let (page, _) =
+                self.call(ssm::GET_BY_PATH, &u.region, &body, ssm::parse_path, |_| {
+                    false
+                })?;
+            entries.extend(page.parameters.into_iter().map(|p| PathEntry {
+                name: p.name,
+                version: p.version,
+                value: p.value,
+            }));
+            token = page.next_token;
+            if token.is_none() {
+                return Ok(Fetched {
+                    version: String::new(),
+                    payload: Payload::Path(entries),
+                });
+            }
+        }
+        Err(Error::Unavailable(format!(
+            "GetParametersByPath: still paging after {} pages",
+            ssm::MAX_PAGES
+        )))
     }
 
     /// One signed call with retries. Returns the parsed reply and its request id.
@@ -326,8 +545,21 @@ mod tests {
     fn unit(region: &str, id: &str, version: Version) -> Unit {
         Unit {
             region: Region::parse(region).unwrap(),
-            secret_id: id.into(),
-            version,
+            what: What::Secret {
+                id: id.into(),
+                version,
+            },
+        }
+    }
+
+    fn param(region: &str, name: &str, selector: Option<&str>) -> Unit {
+        Unit {
+            region: Region::parse(region).unwrap(),
+            what: What::Parameter {
+                sent: name.into(),
+                name: name.into(),
+                selector: selector.map(Into::into),
+            },
         }
     }
 
@@ -372,11 +604,45 @@ mod tests {
         let sizes: Vec<usize> = first_calls(&many, Auto)
             .iter()
             .map(|c| match c {
-                Batch(v) => v.len(),
-                Get(_) => 0,
+                Batch(v) | Parameters(v) => v.len(),
+                Get(_) | Path(_) => 0,
             })
             .collect();
         assert_eq!(sizes, [20, 20, 5]);
+    }
+
+    #[test]
+    fn parameters_go_in_tens_per_region_without_a_name_twice() {
+        use Call::*;
+        let mut units: Vec<Unit> = (0..12)
+            .map(|i| param("r1", &format!("/p{i}"), None))
+            .collect();
+        units.push(param("r1", "/p0", Some("2")));
+        units.push(param("r2", "/q", None));
+        units.push(Unit {
+            region: Region::parse("r1").unwrap(),
+            what: What::Path {
+                path: "/app/".into(),
+            },
+        });
+        units.push(unit("r1", "s", Version::Current));
+        let calls = first_calls(&units, BatchMode::Auto);
+        assert_eq!(
+            calls,
+            [
+                Get(15),
+                Parameters((0..10).collect()),
+                Parameters(vec![10, 11, 12]),
+                Path(14),
+                Parameters(vec![13]),
+            ]
+        );
+        // The same name with two selectors never shares a call.
+        let twice = vec![param("r", "/a", Some("1")), param("r", "/a", Some("2"))];
+        assert_eq!(
+            first_calls(&twice, BatchMode::Auto),
+            [Parameters(vec![0]), Parameters(vec![1])]
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! never calls it.
 
 use crate::aws::{self, Service};
-use crate::config::{self, Reference, Targets, Version};
+use crate::config::{self, Origin, Reference, Targets, Version};
 use crate::error::{Class, Error};
 use crate::sensitive::Sensitive;
 use crate::sm;
@@ -64,28 +64,70 @@ pub fn lambda_secrets(text: &str) {
 }
 
 fn check_reference(r: &Reference, array: bool) {
-    assert!(!r.secret_id.is_empty());
-    match &r.arn_region {
-        Some(region) => {
-            let f: Vec<&str> = r.secret_id.split(':').collect();
-            assert!(f.len() == 7 && f[0] == "arn" && f[2] == "secretsmanager");
-            assert!(f[5] == "secret" && !f[1].is_empty() && !f[6].is_empty());
-            assert!(f[3] == region.as_str());
-        }
-        None => assert!(!r.secret_id.contains(':') && !r.secret_id.starts_with("arn:")),
-    }
     assert!(r.json_key.as_deref().is_none_or(|k| !k.is_empty()));
     assert!(!array || r.json_key.is_none());
-    if let Version::Stage(s) | Version::Id(s) = &r.version {
-        assert!(!s.is_empty());
+    let name_ok = |n: &str| {
+        !n.is_empty()
+            && n.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.-/".contains(&b))
+    };
+    match &r.origin {
+        Origin::Secret { id, version } => {
+            assert!(!id.is_empty());
+            match &r.arn_region {
+                Some(region) => {
+                    let f: Vec<&str> = id.split(':').collect();
+                    assert!(f.len() == 7 && f[0] == "arn" && f[2] == "secretsmanager");
+                    assert!(f[5] == "secret" && !f[1].is_empty() && !f[6].is_empty());
+                    assert!(f[3] == region.as_str());
+                }
+                None => assert!(!id.contains(':') && !id.starts_with("arn:")),
+            }
+            if let Version::Stage(s) | Version::Id(s) = version {
+                assert!(!s.is_empty());
+            }
+        }
+        Origin::Parameter {
+            sent,
+            name,
+            selector,
+        } => {
+            assert!(name_ok(name) && !name.ends_with('/'), "{name:?}");
+            assert!(
+                selector
+                    .as_deref()
+                    .is_none_or(|s| !s.is_empty() && !s.contains(':'))
+            );
+            match &r.arn_region {
+                Some(region) => {
+                    let f: Vec<&str> = sent.split(':').collect();
+                    assert!(
+                        f.len() == 6 && f[0] == "arn" && f[2] == "ssm" && f[3] == region.as_str()
+                    );
+                    let rest = f[5].strip_prefix("parameter/").expect("a parameter ARN");
+                    assert_eq!(name.trim_start_matches('/'), rest);
+                }
+                None => assert_eq!(sent, name),
+            }
+        }
+        Origin::Path { path } => {
+            assert!(array, "a path outside the array form");
+            assert!(name_ok(path) && path.ends_with('/') && r.json_key.is_none());
+            assert!(r.arn_region.is_none());
+        }
     }
 }
 
 /// One fuzz input as a reply: an optional first line `STATUS[ X-AMZN-ERRORTYPE]` (at most
 /// 128 bytes, status a number), then the body. Without that line: status 200, no header.
 pub fn reply_input(data: &[u8]) {
-    let head = data
-        .iter()
+    let (status, error_type, body) = frame(data);
+    reply(status, error_type, body);
+}
+
+/// Splits a fuzz input into status, error type header and body (see `reply_input`).
+fn frame(data: &[u8]) -> (u16, Option<String>, &[u8]) {
+    data.iter()
         .position(|&b| b == b'\n')
         .filter(|&i| i <= 128)
         .and_then(|i| {
@@ -94,11 +136,8 @@ pub fn reply_input(data: &[u8]) {
             let status = status.parse::<u16>().ok()?;
             let error_type = (!error_type.is_empty()).then(|| error_type.to_string());
             Some((status, error_type, &data[i + 1..]))
-        });
-    match head {
-        Some((status, error_type, body)) => reply(status, error_type, body),
-        None => reply(200, None, data),
-    }
+        })
+        .unwrap_or((200, None, data))
 }
 
 /// A Secrets Manager reply body, as a success of either operation and as an error, and a
@@ -136,6 +175,70 @@ pub fn reply(status: u16, error_type: Option<String>, body: &[u8]) {
     if let Ok(text) = std::str::from_utf8(body) {
         check_payload(&Payload::String(Sensitive::new(text.to_string())));
     }
+}
+
+/// One fuzz input as a Parameter Store reply, framed like `reply_input`.
+pub fn ssm_reply_input(data: &[u8]) {
+    let (status, error_type, body) = frame(data);
+    ssm_reply(status, error_type, body);
+}
+
+/// A Parameter Store reply body, as a success of both operations and as an error: every parsed
+/// parameter has a name and its value is a JSON parameter value run through the value rules; the
+/// settlement of a `GetParameters` reply gives one entry a name asked for, each returned value
+/// used at most once; a path's leaf is the last segment of a name.
+pub fn ssm_reply(status: u16, error_type: Option<String>, body: &[u8]) {
+    use crate::ssm::{self, Asked, Entry};
+    if let Ok(reply) = ssm::parse_parameters(body) {
+        let names: Vec<String> = reply.parameters.iter().map(|p| p.name.clone()).collect();
+        for p in &reply.parameters {
+            assert!(p.version.len() <= 128);
+            check_payload(&Payload::String(p.value.clone()));
+        }
+        let mut asked: Vec<Asked> = names
+            .iter()
+            .take(10)
+            .map(|n| Asked {
+                sent: n,
+                name: n,
+                selector: None,
+            })
+            .collect();
+        asked.push(Asked {
+            sent: "/not/asked/for",
+            name: "/not/asked/for",
+            selector: Some("1"),
+        });
+        let returned = reply.parameters.len();
+        let entries = ssm::settle(&asked, reply);
+        assert_eq!(entries.len(), asked.len());
+        let values = entries
+            .iter()
+            .filter(|e| matches!(e, Entry::Value(_)))
+            .count();
+        assert!(values <= returned);
+    }
+    if let Ok(page) = ssm::parse_path(body) {
+        for p in &page.parameters {
+            let leaf = ssm::leaf(&p.name);
+            assert!(!leaf.contains('/') && p.name.ends_with(leaf));
+        }
+        assert!(page.next_token.as_deref().is_none_or(|t| !t.is_empty()));
+    }
+    let reply = crate::http::Reply {
+        status,
+        request_id: None,
+        error_type,
+        retry_after_ms: None,
+        body: body.to_vec(),
+    };
+    let Error::Service { code, message, .. } = aws::parse_error(Service::Ssm, &reply) else {
+        panic!("an error reply is a service error")
+    };
+    if code != format!("HTTP {status}") {
+        check_code(&code);
+    }
+    check_message(&message);
 }
 
 /// Error codes are printed and matched: a bounded identifier.
@@ -187,6 +290,10 @@ fn check_payload(payload: &Payload) {
             return;
         }
         Payload::String(s) => s.expose(),
+        Payload::Path(_) => {
+            assert!(select(payload, None).is_err() && expand(payload).is_err());
+            return;
+        }
     };
     let whole = select(payload, None).map(Sensitive::into_inner);
     assert_eq!(

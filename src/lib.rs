@@ -1,4 +1,5 @@
-//! lambda-secrets: fetch AWS Secrets Manager secrets into the environment, then exec the command.
+//! lambda-secrets: fetch AWS Secrets Manager secrets and SSM Parameter Store parameters into the
+//! environment, then exec the command.
 //!
 //! `run` is the straight line of the program: arguments, configuration, plan, credentials,
 //! fetch, values, then the mode's own ending (`--check` prints, otherwise exec). Each step is a
@@ -23,6 +24,7 @@ mod retry;
 mod sensitive;
 mod sign;
 mod sm;
+mod ssm;
 mod values;
 
 use cli::Mode;
@@ -110,8 +112,7 @@ fn pipeline(args: &[OsString], log: &mut Log, started: Instant) -> Result<u8, Ve
     match mode {
         Mode::Check => Ok(print_check(injection)),
         Mode::Exec(argv) => {
-            let secrets = fetched.units.iter().filter(|u| u.is_ok()).count();
-            log_success(log, &injection, secrets, &fetched, started);
+            log_success(log, &injection, &fetched, started);
             Err(vec![exec::exec(
                 &argv,
                 next_wrapper().as_deref(),
@@ -175,13 +176,7 @@ fn print(text: &str) -> u8 {
 }
 
 /// The one line on success (README, "Output").
-fn log_success(
-    log: &Log,
-    injection: &Injection,
-    secrets: usize,
-    fetched: &fetch::Outcomes,
-    started: Instant,
-) {
+fn log_success(log: &Log, injection: &Injection, fetched: &fetch::Outcomes, started: Instant) {
     let elapsed = started.elapsed().as_millis() as u64;
     let fell_back = if fetched.fell_back {
         ", batch fell back to GetSecretValue"
@@ -189,16 +184,22 @@ fn log_success(
         ""
     };
     let variables = injection.vars.len();
+    let (secrets, parameters) = (fetched.secrets, fetched.parameters);
+    let sources = match (secrets, parameters) {
+        (s, 0) => plural(s, "secret"),
+        (0, p) => plural(p, "parameter"),
+        (s, p) => format!("{} and {}", plural(s, "secret"), plural(p, "parameter")),
+    };
     log.info(
         &format!(
-            "injected {} from {}, {}{fell_back}, {elapsed} ms",
+            "injected {} from {sources}, {}{fell_back}, {elapsed} ms",
             plural(variables, "variable"),
-            plural(secrets, "secret"),
             plural(fetched.requests as usize, "request"),
         ),
         &[
             Field::Num("variables", variables as u64),
             Field::Num("secrets", secrets as u64),
+            Field::Num("parameters", parameters as u64),
             Field::Num("requests", u64::from(fetched.requests)),
             Field::Num("elapsed_ms", elapsed),
         ],

@@ -13,18 +13,28 @@ use serde_json::value::RawValue;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
-/// A secret's value as the API returned it.
+/// A secret's or parameter's value as the API returned it.
 #[derive(Debug)]
 pub enum Payload {
     String(Sensitive),
     /// `SecretBinary`, still base64 as on the wire.
     Binary(Sensitive),
+    /// Every parameter directly under a path, each one variable.
+    Path(Vec<PathEntry>),
 }
 
-/// One fetched secret, as the value rules see it.
+/// One parameter under a path.
+#[derive(Debug)]
+pub struct PathEntry {
+    pub name: String,
+    pub version: String,
+    pub value: Sensitive,
+}
+
+/// One fetched secret, parameter or path, as the value rules see it.
 #[derive(Debug)]
 pub struct Fetched {
-    /// The version id, for `--check`.
+    /// The version id or number, for `--check`.
     pub version: String,
     pub payload: Payload,
 }
@@ -34,7 +44,7 @@ pub struct Fetched {
 pub struct Injection {
     /// Variables to set, by name.
     pub vars: Vec<(String, Sensitive)>,
-    /// `--check` lines: `NAME<TAB>SECRET_ID<TAB>VERSION_ID`.
+    /// `--check` lines: `NAME<TAB>SECRET_ID or ssm:PARAMETER<TAB>VERSION`.
     pub lines: Vec<String>,
 }
 
@@ -58,29 +68,58 @@ pub fn settle(
                     let v = select(&f.payload, r.json_key.as_deref())?;
                     Ok((v, f.version.as_str()))
                 });
-                out.add(var, r, value);
+                out.add(var, r, &r.describe(), &r.label(), value);
             }
         }
         Targets::Expand(list) => {
-            // Which secret set each variable: one hash lookup a key, so thousands of keys cost
+            // Who set each variable: one hash lookup a key, so thousands of keys cost
             // microseconds (README, "Limits").
-            let mut owner: HashMap<String, &str> = HashMap::new();
+            let mut owner: HashMap<String, String> = HashMap::new();
             for (r, outcome) in list.iter().zip(outcomes) {
+                let whole = format!("[{}]", r.label());
                 let fetched = match outcome.as_ref().map_err(Clone::clone) {
                     Ok(f) => f,
                     Err(e) => {
-                        out.add(&format!("[{}]", r.secret_id), r, Err(e));
+                        out.add(&whole, r, &r.describe(), &r.label(), Err(e));
                         continue;
                     }
                 };
-                let entries = match expand(&fetched.payload) {
-                    Ok(e) => e,
-                    Err(e) => {
-                        out.add(&format!("[{}]", r.secret_id), r, Err(e));
+                // (variable, who sets it, its --check label, its version, its value)
+                let entries: Vec<(String, String, String, &str, Sensitive)> = match &fetched.payload
+                {
+                    Payload::Path(params) if params.is_empty() => {
+                        let e = Error::Data(
+                            "no parameter directly under this path (the path expands to nothing)"
+                                .into(),
+                        );
+                        out.add(&whole, r, &r.describe(), &r.label(), Err(e));
                         continue;
                     }
+                    Payload::Path(params) => params
+                        .iter()
+                        .map(|p| {
+                            (
+                                crate::ssm::leaf(&p.name).to_string(),
+                                format!("parameter {}", p.name),
+                                format!("ssm:{}", p.name),
+                                p.version.as_str(),
+                                p.value.clone(),
+                            )
+                        })
+                        .collect(),
+                    payload => match expand(payload) {
+                        Ok(e) => e
+                            .into_iter()
+                            .map(|(k, v)| (k, r.describe(), r.label(), fetched.version.as_str(), v))
+                            .collect(),
+                        Err(e) => {
+                            out.add(&whole, r, &r.describe(), &r.label(), Err(e));
+                            continue;
+                        }
+                    },
                 };
-                for (key, value) in entries {
+                for (key, who, label, version, value) in entries {
+                    let version: &str = version;
                     let value = if let Some(why) = refusal_from_data(&key) {
                         Err(Error::Data(format!(
                             "key {key:?} cannot be a variable: {why}"
@@ -88,16 +127,16 @@ pub fn settle(
                     } else {
                         match owner.entry(key.clone()) {
                             Entry::Occupied(other) => Err(Error::Config(format!(
-                                "key {key:?} is also in secret {}; two secrets cannot set the same variable",
+                                "key {key:?} is also in {}; two references cannot set the same variable",
                                 other.get()
                             ))),
                             Entry::Vacant(slot) => {
-                                slot.insert(&r.secret_id);
-                                Ok((value, fetched.version.as_str()))
+                                slot.insert(who.clone());
+                                Ok((value, version))
                             }
                         }
                     };
-                    out.add(&key, r, value);
+                    out.add(&key, r, &who, &label, value);
                 }
             }
         }
@@ -116,16 +155,24 @@ struct Settled<'a> {
 }
 
 impl Settled<'_> {
-    fn add(&mut self, var: &str, r: &Reference, value: Result<(Sensitive, &str), Error>) {
+    /// One variable, set by `who` (`secret ID`, `parameter NAME`) under reference `r`.
+    fn add(
+        &mut self,
+        var: &str,
+        r: &Reference,
+        who: &str,
+        label: &str,
+        value: Result<(Sensitive, &str), Error>,
+    ) {
         match value {
             Ok((v, version)) => {
                 self.injection
                     .lines
-                    .push(format!("{var}\t{}\t{version}", r.secret_id));
+                    .push(format!("{var}\t{label}\t{version}"));
                 self.injection.vars.push((var.to_string(), v));
             }
             Err(e) => {
-                let e = e.context(format!("{var} from secret {}", r.secret_id));
+                let e = e.context(format!("{var} from {who}"));
                 if r.optional {
                     self.log.warn(&format!("{e} (optional: left out)"));
                 } else {
@@ -142,6 +189,11 @@ pub fn select(payload: &Payload, json_key: Option<&str>) -> Result<Sensitive, Er
         (Payload::String(s), None) => s.expose().to_string(),
         // Injected base64-encoded, exactly as the API returns it.
         (Payload::Binary(b), None) => b.expose().to_string(),
+        (Payload::Path(_), _) => {
+            return Err(Error::Data(
+                "a parameter path names many variables; only the array form expands it".into(),
+            ));
+        }
         (Payload::Binary(_), Some(_)) => {
             return Err(Error::Data(
                 "the secret is binary (SecretBinary), so a JSON key cannot be selected".into(),
@@ -169,10 +221,18 @@ pub fn select(payload: &Payload, json_key: Option<&str>) -> Result<Sensitive, Er
 
 /// Every top-level key of a JSON secret, as `(key, value)`, in the order written.
 pub fn expand(payload: &Payload) -> Result<Vec<(String, Sensitive)>, Error> {
-    let Payload::String(s) = payload else {
-        return Err(Error::Data(
-            "the secret is binary (SecretBinary); the array form needs a JSON object".into(),
-        ));
+    let s = match payload {
+        Payload::String(s) => s,
+        Payload::Binary(_) => {
+            return Err(Error::Data(
+                "the secret is binary (SecretBinary); the array form needs a JSON object".into(),
+            ));
+        }
+        Payload::Path(_) => {
+            return Err(Error::Data(
+                "a parameter path is expanded by name, not as JSON".into(),
+            ));
+        }
     };
     let entries = object_entries(s.expose()).map_err(|_| {
         Error::Data("the secret string is not a JSON object, which the array form needs".into())
