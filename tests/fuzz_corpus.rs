@@ -41,3 +41,8 @@ fn lambda_secrets_corpus() {
 fn reply_corpus() {
     replay("reply", lambda_secrets::fuzzing::reply_input);
 }
+
+#[test]
+fn ssm_reply_corpus() {
+    replay("ssm_reply", lambda_secrets::fuzzing::ssm_reply_input);
+}
