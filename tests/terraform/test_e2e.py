@@ -270,7 +270,7 @@ def test_secret_outside_the_references_is_refused(deployed, runner):
     assert lines_with(r, deployed.outside, "AccessDeniedException"), r
     # The granted ones are not reported as failures.
     assert not lines_with(r, f"{NAME}/db ", "AccessDeniedException") and not lines_with(r, f"{NAME}/api-key", "AccessDeniedException"), r
-    # One batch of the three; the refused id is tried once more alone (SPEC: AccessDeniedException in
+    # One batch of the three; the refused id is tried once more alone (README, "Fetching": AccessDeniedException in
     # Errors[] is retried with GetSecretValue), and refused again.
     assert r.count("BatchGetSecretValue") == 1, r
     assert r.counts["batch_sizes"] == [3], r
