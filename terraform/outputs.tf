@@ -18,6 +18,13 @@ output "environment_variables" {
 output "lambda_secrets_json" {
   description = "The LAMBDA_SECRETS value alone (also in environment_variables)."
   value       = local.lambda_secrets_json
+
+  precondition {
+    # The one check of the reference grammar (main.tf, local.refs): what the binary would refuse at
+    # cold start fails the plan, naming the entry and the fix.
+    condition     = length(local.reference_errors) == 0
+    error_message = "Invalid reference(s): ${join("; ", local.reference_errors)}."
+  }
 }
 
 output "policy_json" {
@@ -28,6 +35,16 @@ output "policy_json" {
 output "secret_arn_patterns" {
   description = "Resources of the secretsmanager:GetSecretValue statement, one per distinct secret (sorted)."
   value       = local.secret_arn_patterns
+}
+
+output "parameter_arns" {
+  description = "Resources of the ssm:GetParameters statement: the ARN of each distinct parameter, selector stripped (sorted)."
+  value       = local.parameter_arns
+}
+
+output "parameter_path_arns" {
+  description = "Resources of the ssm:GetParametersByPath statement: each path's ARN, with and without its final '/' (sorted)."
+  value       = local.parameter_path_arns
 }
 
 output "batch_get_secret_value_granted" {

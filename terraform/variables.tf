@@ -1,10 +1,11 @@
 # Inputs of the lambda-secrets module. See README.md for examples.
 #
-# A note on the reference checks below: Terraform has no user-defined functions, and a
-# validation rule cannot use a local value derived from its own variable (that is a cycle),
-# so the check of one reference is written out four times: the condition and the message of
-# `secrets`, and the condition and the message of `expand` (which adds the JSON_KEY rule).
-# Keep the four copies identical; tests/validation.tftest.hcl has a run for every rule.
+# The reference grammar (secrets and parameters, string and object forms) is written once, in
+# main.tf (local.refs), and a malformed reference fails the precondition of the lambda_secrets_json
+# output and of the inline policy. It cannot be a validation of `secrets` or `expand`: a validation
+# must refer to its own variable, and one that reads a local derived from that variable is a cycle.
+# The validations below only check what does not need the grammar: the shape of the two inputs and
+# the variable names.
 
 variable "name" {
   description = "Name of the published layer (when layer_zip is given) and of the inline IAM policy (when role_name is given)."
@@ -20,11 +21,13 @@ variable "name" {
 
 variable "secrets" {
   description = <<-EOT
-    Map from environment variable name to a secret reference (becomes LAMBDA_SECRETS as a JSON object).
-    A reference is either a string SECRET_ID[:JSON_KEY[:VERSION_STAGE[:VERSION_ID]]] (SECRET_ID: a secret
-    name, a partial ARN or a full ARN) or an object { secret_id, json_key, version_stage, version_id,
-    optional } where only secret_id is required. The two forms may be mixed in one map; the type is
-    `any` because a Terraform map type cannot hold strings and objects side by side.
+    Map from environment variable name to a reference (becomes LAMBDA_SECRETS as a JSON object).
+    A Secrets Manager secret: a string SECRET_ID[:JSON_KEY[:VERSION_STAGE[:VERSION_ID]]] (SECRET_ID: a
+    secret name, a partial ARN or a full ARN) or an object { secret_id, json_key, version_stage,
+    version_id, optional }. An SSM Parameter Store parameter: a string ssm:NAME[:SELECTOR] or a
+    parameter ARN arn:PARTITION:ssm:REGION:ACCOUNT_ID:parameter/NAME[:SELECTOR], or an object
+    { parameter, json_key, optional }. The forms may be mixed in one map; the type is `any` because a
+    Terraform map type cannot hold strings and objects side by side.
   EOT
   type        = any
   default     = {}
@@ -36,68 +39,23 @@ variable "secrets" {
   }
 
   validation {
-    condition     = can(keys(var.secrets)) ? alltrue([for k in keys(var.secrets) : can(regex("^[A-Za-z_][A-Za-z0-9_]*$", k))]) : true
-    error_message = "secrets: invalid environment variable name(s) ${join(", ", [for k in try(keys(var.secrets), []) : jsonencode(k) if !can(regex("^[A-Za-z_][A-Za-z0-9_]*$", k))])}: use only letters, digits and '_', not starting with a digit (for example DB_PASSWORD)."
+    condition     = alltrue([for k in try(keys(var.secrets), []) : can(regex(local.variable_name_pattern, k))])
+    error_message = "secrets: invalid environment variable name(s) ${join(", ", [for k in try(keys(var.secrets), []) : jsonencode(k) if !can(regex(local.variable_name_pattern, k))])}: use only letters, digits and '_', not starting with a digit (for example DB_PASSWORD)."
   }
 
   validation {
-    condition     = can(keys(var.secrets)) ? alltrue([for k in keys(var.secrets) : !can(regex("^(_HANDLER|_X_AMZN_TRACE_ID|AWS_REGION|AWS_DEFAULT_REGION|AWS_EXECUTION_ENV|AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|AWS_ACCESS_KEY|AWS_SECRET_KEY|AWS_SECURITY_TOKEN|LAMBDA_TASK_ROOT|LAMBDA_RUNTIME_DIR|TZ|AWS_LAMBDA_.*|LAMBDA_SECRETS.*)$", k))]) : true
-    error_message = "secrets: reserved name(s) ${join(", ", [for k in try(keys(var.secrets), []) : k if can(regex("^(_HANDLER|_X_AMZN_TRACE_ID|AWS_REGION|AWS_DEFAULT_REGION|AWS_EXECUTION_ENV|AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|AWS_ACCESS_KEY|AWS_SECRET_KEY|AWS_SECURITY_TOKEN|LAMBDA_TASK_ROOT|LAMBDA_RUNTIME_DIR|TZ|AWS_LAMBDA_.*|LAMBDA_SECRETS.*)$", k))])} cannot receive a secret: Lambda's own variables (_HANDLER, _X_AMZN_TRACE_ID, AWS_REGION, AWS_DEFAULT_REGION, AWS_EXECUTION_ENV, AWS_LAMBDA_*, the AWS credential variables, LAMBDA_TASK_ROOT, LAMBDA_RUNTIME_DIR, TZ) and lambda-secrets' own LAMBDA_SECRETS* are refused. Choose another name."
-  }
-
-  validation {
-    condition = can(keys(var.secrets)) ? alltrue([for k, v in var.secrets : (
-      can(keys(v)) ? (
-        length(setsubtract(keys(v), ["secret_id", "json_key", "version_stage", "version_id", "optional"])) > 0
-        ? "unknown field(s) ${join(", ", sort(setsubtract(keys(v), ["secret_id", "json_key", "version_stage", "version_id", "optional"])))}: the object form takes secret_id (required), json_key, version_stage, version_id and optional"
-        : !alltrue([for f in ["secret_id", "json_key", "version_stage", "version_id"] : can(regex("^(\"|null$)", jsonencode(try(v[f], null))))]) ? "secret_id, json_key, version_stage and version_id must be strings"
-        : !can(regex("^(true|false|null)$", jsonencode(try(v.optional, null)))) ? "optional must be true or false"
-        : try(v.secret_id == null || v.secret_id == "", true) ? "secret_id is required and must not be empty"
-        : !can(regex("^(arn:[a-z0-9-]+:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:)?[A-Za-z0-9/_+=.@-]+$", v.secret_id)) ? "secret_id is neither a secret name (letters, digits and /_+=.@-) nor a Secrets Manager secret ARN (arn:PARTITION:secretsmanager:REGION:ACCOUNT_ID:secret:NAME); in the object form json_key, version_stage and version_id go in their own fields"
-        : try(v.version_stage != null && v.version_stage != "" && v.version_id != null && v.version_id != "", false) ? "version_stage and version_id together: give only one of them"
-        : ""
-      ) : !can(regex("^\"", jsonencode(v))) ? "a reference must be a string SECRET_ID[:JSON_KEY[:VERSION_STAGE[:VERSION_ID]]] or an object with a secret_id"
-      : [for p in [split(":", v)] : [for n in [startswith(v, "arn:") ? 7 : 1] :
-        p[0] == "" ? "the secret id is empty"
-        : !can(regex("^(arn:[a-z0-9-]+:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:)?[A-Za-z0-9/_+=.@-]+$", join(":", slice(p, 0, min(n, length(p))))))
-        ? (n == 7
-          ? "not a Secrets Manager secret ARN: expected arn:PARTITION:secretsmanager:REGION:ACCOUNT_ID:secret:NAME, then the optional :JSON_KEY:VERSION_STAGE:VERSION_ID"
-        : "a secret name may contain only letters, digits and /_+=.@-")
-        : length(p) > n + 3 ? "too many ':'-separated fields: expected SECRET_ID[:JSON_KEY[:VERSION_STAGE[:VERSION_ID]]], where SECRET_ID is a secret name (which cannot contain ':') or a secret ARN"
-        : try(p[n + 1] != "" && p[n + 2] != "", false) ? "VERSION_STAGE and VERSION_ID together: give only one of them (for example prod/db::AWSPREVIOUS or prod/db:::VERSION_ID)"
-        : ""
-      ][0]][0]
-    ) == ""]) : true
-    error_message = "secrets: invalid reference(s): ${join("; ", try(flatten([for k, v in var.secrets : [for e in [
-      can(keys(v)) ? (
-        length(setsubtract(keys(v), ["secret_id", "json_key", "version_stage", "version_id", "optional"])) > 0
-        ? "unknown field(s) ${join(", ", sort(setsubtract(keys(v), ["secret_id", "json_key", "version_stage", "version_id", "optional"])))}: the object form takes secret_id (required), json_key, version_stage, version_id and optional"
-        : !alltrue([for f in ["secret_id", "json_key", "version_stage", "version_id"] : can(regex("^(\"|null$)", jsonencode(try(v[f], null))))]) ? "secret_id, json_key, version_stage and version_id must be strings"
-        : !can(regex("^(true|false|null)$", jsonencode(try(v.optional, null)))) ? "optional must be true or false"
-        : try(v.secret_id == null || v.secret_id == "", true) ? "secret_id is required and must not be empty"
-        : !can(regex("^(arn:[a-z0-9-]+:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:)?[A-Za-z0-9/_+=.@-]+$", v.secret_id)) ? "secret_id is neither a secret name (letters, digits and /_+=.@-) nor a Secrets Manager secret ARN (arn:PARTITION:secretsmanager:REGION:ACCOUNT_ID:secret:NAME); in the object form json_key, version_stage and version_id go in their own fields"
-        : try(v.version_stage != null && v.version_stage != "" && v.version_id != null && v.version_id != "", false) ? "version_stage and version_id together: give only one of them"
-        : ""
-      ) : !can(regex("^\"", jsonencode(v))) ? "a reference must be a string SECRET_ID[:JSON_KEY[:VERSION_STAGE[:VERSION_ID]]] or an object with a secret_id"
-      : [for p in [split(":", v)] : [for n in [startswith(v, "arn:") ? 7 : 1] :
-        p[0] == "" ? "the secret id is empty"
-        : !can(regex("^(arn:[a-z0-9-]+:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:)?[A-Za-z0-9/_+=.@-]+$", join(":", slice(p, 0, min(n, length(p))))))
-        ? (n == 7
-          ? "not a Secrets Manager secret ARN: expected arn:PARTITION:secretsmanager:REGION:ACCOUNT_ID:secret:NAME, then the optional :JSON_KEY:VERSION_STAGE:VERSION_ID"
-        : "a secret name may contain only letters, digits and /_+=.@-")
-        : length(p) > n + 3 ? "too many ':'-separated fields: expected SECRET_ID[:JSON_KEY[:VERSION_STAGE[:VERSION_ID]]], where SECRET_ID is a secret name (which cannot contain ':') or a secret ARN"
-        : try(p[n + 1] != "" && p[n + 2] != "", false) ? "VERSION_STAGE and VERSION_ID together: give only one of them (for example prod/db::AWSPREVIOUS or prod/db:::VERSION_ID)"
-        : ""
-      ][0]][0]
-    ] : "${k} = ${jsonencode(v)}: ${e}" if e != ""]]), []))}."
+    condition     = !anytrue([for k in try(keys(var.secrets), []) : can(regex(local.reserved_name_pattern, k))])
+    error_message = "secrets: reserved name(s) ${join(", ", [for k in try(keys(var.secrets), []) : k if can(regex(local.reserved_name_pattern, k))])} cannot receive a value: Lambda's own variables (_HANDLER, _X_AMZN_TRACE_ID, AWS_REGION, AWS_DEFAULT_REGION, AWS_EXECUTION_ENV, AWS_LAMBDA_*, the AWS credential variables, LAMBDA_TASK_ROOT, LAMBDA_RUNTIME_DIR, TZ) and lambda-secrets' own LAMBDA_SECRETS* are refused. Choose another name."
   }
 }
 
 variable "expand" {
   description = <<-EOT
     References for the array form of LAMBDA_SECRETS: every top-level key of each (JSON object) secret
-    becomes an environment variable of the same name. Same reference syntax as `secrets`, without a
-    JSON_KEY. Give either `secrets` or `expand`, not both.
+    or parameter becomes an environment variable of the same name, and a parameter path ending in '/'
+    (ssm:/prod/app/) gives one variable per parameter directly under it, named by the last segment of
+    its name. Same reference syntax as `secrets`, without a JSON_KEY. Give either `secrets` or
+    `expand`, not both.
   EOT
   type        = any
   default     = []
@@ -105,68 +63,17 @@ variable "expand" {
 
   validation {
     condition     = can(regex("^\\[", jsonencode(var.expand)))
-    error_message = "expand must be a list of references, for example [\"prod/app-config\"]."
+    error_message = "expand must be a list of references, for example [\"prod/app-config\", \"ssm:/prod/app/\"]."
   }
 
   validation {
     condition     = try(length(var.secrets) == 0 || length(var.expand) == 0, true)
-    error_message = "Give either secrets (one variable per reference) or expand (every key of each secret becomes a variable), not both: LAMBDA_SECRETS is either a JSON object or a JSON array."
+    error_message = "Give either secrets (one variable per reference) or expand (every key of each secret, or every parameter under a path, becomes a variable), not both: LAMBDA_SECRETS is either a JSON object or a JSON array."
   }
 
   validation {
     condition     = try(length(var.secrets) > 0 || length(var.expand) > 0, true)
-    error_message = "Nothing to fetch: give secrets (a map of environment variable name to secret reference) or expand (a list of secret references)."
-  }
-
-  validation {
-    condition = can(regex("^\\[", jsonencode(var.expand))) ? alltrue([for i, v in var.expand : (
-      can(keys(v)) ? (
-        length(setsubtract(keys(v), ["secret_id", "json_key", "version_stage", "version_id", "optional"])) > 0
-        ? "unknown field(s) ${join(", ", sort(setsubtract(keys(v), ["secret_id", "json_key", "version_stage", "version_id", "optional"])))}: the object form takes secret_id (required), json_key, version_stage, version_id and optional"
-        : !alltrue([for f in ["secret_id", "json_key", "version_stage", "version_id"] : can(regex("^(\"|null$)", jsonencode(try(v[f], null))))]) ? "secret_id, json_key, version_stage and version_id must be strings"
-        : !can(regex("^(true|false|null)$", jsonencode(try(v.optional, null)))) ? "optional must be true or false"
-        : try(v.secret_id == null || v.secret_id == "", true) ? "secret_id is required and must not be empty"
-        : !can(regex("^(arn:[a-z0-9-]+:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:)?[A-Za-z0-9/_+=.@-]+$", v.secret_id)) ? "secret_id is neither a secret name (letters, digits and /_+=.@-) nor a Secrets Manager secret ARN (arn:PARTITION:secretsmanager:REGION:ACCOUNT_ID:secret:NAME); in the object form json_key, version_stage and version_id go in their own fields"
-        : try(v.version_stage != null && v.version_stage != "" && v.version_id != null && v.version_id != "", false) ? "version_stage and version_id together: give only one of them"
-        : try(v.json_key != null && v.json_key != "", false) ? "json_key is not allowed in expand (every top-level key of the secret becomes a variable); to take one key, use secrets instead"
-        : ""
-      ) : !can(regex("^\"", jsonencode(v))) ? "a reference must be a string SECRET_ID[:JSON_KEY[:VERSION_STAGE[:VERSION_ID]]] or an object with a secret_id"
-      : [for p in [split(":", v)] : [for n in [startswith(v, "arn:") ? 7 : 1] :
-        p[0] == "" ? "the secret id is empty"
-        : !can(regex("^(arn:[a-z0-9-]+:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:)?[A-Za-z0-9/_+=.@-]+$", join(":", slice(p, 0, min(n, length(p))))))
-        ? (n == 7
-          ? "not a Secrets Manager secret ARN: expected arn:PARTITION:secretsmanager:REGION:ACCOUNT_ID:secret:NAME, then the optional :JSON_KEY:VERSION_STAGE:VERSION_ID"
-        : "a secret name may contain only letters, digits and /_+=.@-")
-        : length(p) > n + 3 ? "too many ':'-separated fields: expected SECRET_ID[:JSON_KEY[:VERSION_STAGE[:VERSION_ID]]], where SECRET_ID is a secret name (which cannot contain ':') or a secret ARN"
-        : try(p[n + 1] != "" && p[n + 2] != "", false) ? "VERSION_STAGE and VERSION_ID together: give only one of them (for example prod/db::AWSPREVIOUS or prod/db:::VERSION_ID)"
-        : try(p[n] != "", false) ? "a JSON_KEY is not allowed in expand (every top-level key of the secret becomes a variable); to take one key, use secrets instead"
-        : ""
-      ][0]][0]
-    ) == ""]) : true
-    error_message = "expand: invalid reference(s): ${join("; ", try(flatten([for i, v in var.expand : [for e in [
-      can(keys(v)) ? (
-        length(setsubtract(keys(v), ["secret_id", "json_key", "version_stage", "version_id", "optional"])) > 0
-        ? "unknown field(s) ${join(", ", sort(setsubtract(keys(v), ["secret_id", "json_key", "version_stage", "version_id", "optional"])))}: the object form takes secret_id (required), json_key, version_stage, version_id and optional"
-        : !alltrue([for f in ["secret_id", "json_key", "version_stage", "version_id"] : can(regex("^(\"|null$)", jsonencode(try(v[f], null))))]) ? "secret_id, json_key, version_stage and version_id must be strings"
-        : !can(regex("^(true|false|null)$", jsonencode(try(v.optional, null)))) ? "optional must be true or false"
-        : try(v.secret_id == null || v.secret_id == "", true) ? "secret_id is required and must not be empty"
-        : !can(regex("^(arn:[a-z0-9-]+:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:)?[A-Za-z0-9/_+=.@-]+$", v.secret_id)) ? "secret_id is neither a secret name (letters, digits and /_+=.@-) nor a Secrets Manager secret ARN (arn:PARTITION:secretsmanager:REGION:ACCOUNT_ID:secret:NAME); in the object form json_key, version_stage and version_id go in their own fields"
-        : try(v.version_stage != null && v.version_stage != "" && v.version_id != null && v.version_id != "", false) ? "version_stage and version_id together: give only one of them"
-        : try(v.json_key != null && v.json_key != "", false) ? "json_key is not allowed in expand (every top-level key of the secret becomes a variable); to take one key, use secrets instead"
-        : ""
-      ) : !can(regex("^\"", jsonencode(v))) ? "a reference must be a string SECRET_ID[:JSON_KEY[:VERSION_STAGE[:VERSION_ID]]] or an object with a secret_id"
-      : [for p in [split(":", v)] : [for n in [startswith(v, "arn:") ? 7 : 1] :
-        p[0] == "" ? "the secret id is empty"
-        : !can(regex("^(arn:[a-z0-9-]+:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:)?[A-Za-z0-9/_+=.@-]+$", join(":", slice(p, 0, min(n, length(p))))))
-        ? (n == 7
-          ? "not a Secrets Manager secret ARN: expected arn:PARTITION:secretsmanager:REGION:ACCOUNT_ID:secret:NAME, then the optional :JSON_KEY:VERSION_STAGE:VERSION_ID"
-        : "a secret name may contain only letters, digits and /_+=.@-")
-        : length(p) > n + 3 ? "too many ':'-separated fields: expected SECRET_ID[:JSON_KEY[:VERSION_STAGE[:VERSION_ID]]], where SECRET_ID is a secret name (which cannot contain ':') or a secret ARN"
-        : try(p[n + 1] != "" && p[n + 2] != "", false) ? "VERSION_STAGE and VERSION_ID together: give only one of them (for example prod/db::AWSPREVIOUS or prod/db:::VERSION_ID)"
-        : try(p[n] != "", false) ? "a JSON_KEY is not allowed in expand (every top-level key of the secret becomes a variable); to take one key, use secrets instead"
-        : ""
-      ][0]][0]
-    ] : "expand[${i}] = ${jsonencode(v)}: ${e}" if e != ""]]), []))}."
+    error_message = "Nothing to fetch: give secrets (a map of environment variable name to reference) or expand (a list of references)."
   }
 }
 
@@ -182,7 +89,7 @@ variable "role_name" {
 }
 
 variable "kms_key_arns" {
-  description = "ARNs of the customer-managed KMS keys that encrypt the secrets. Granted kms:Decrypt through Secrets Manager only. Not needed for the AWS managed key aws/secretsmanager."
+  description = "ARNs of the customer-managed KMS keys that encrypt the secrets and SecureString parameters. Granted kms:Decrypt only through Secrets Manager (when a secret is referenced) and SSM (when a parameter is). Not needed for the AWS managed keys aws/secretsmanager and aws/ssm."
   type        = list(string)
   default     = []
   nullable    = false
@@ -233,19 +140,12 @@ variable "architectures" {
 }
 
 variable "compatible_runtimes" {
-  description = "compatible_runtimes of the published layer (informational: used to filter ListLayers and the console). The default lists managed runtimes that honour AWS_LAMBDA_EXEC_WRAPPER. Empty list: not set."
+  description = "compatible_runtimes of the published layer (informational: used to filter ListLayers and the console). Null: the project's one list, compatible-runtimes.txt (also read by scripts/publish-layer and checked against layer/template.yaml). Empty list: not set."
   type        = list(string)
-  default = [
-    "nodejs20.x", "nodejs22.x",
-    "python3.9", "python3.10", "python3.11", "python3.12", "python3.13",
-    "java11", "java17", "java21",
-    "dotnet8",
-    "ruby3.2", "ruby3.3", "ruby3.4",
-  ]
-  nullable = false
+  default     = null
 
   validation {
-    condition     = length(var.compatible_runtimes) <= 15
+    condition     = var.compatible_runtimes == null ? true : length(var.compatible_runtimes) <= 15
     error_message = "Lambda accepts at most 15 compatible_runtimes for a layer version."
   }
 }

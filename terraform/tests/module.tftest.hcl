@@ -340,3 +340,187 @@ run "unknown_until_apply" {
     error_message = "policy: ${output.policy_json}"
   }
 }
+
+# ---- SSM Parameter Store references (README "What the policy grants") ----
+
+# Secrets and parameters in one map: GetParameters on exactly the parameters' ARNs (selectors
+# stripped; a name without '/' gets one; an ARN keeps its region and account), kms:Decrypt through
+# each service in the regions it reads from.
+run "parameters_and_secrets" {
+  command = plan
+
+  variables {
+    role_name    = "fn-role"
+    kms_key_arns = ["arn:aws:kms:us-east-1:123456789012:key/1111aaaa-2222-bbbb-3333-cccc4444dddd"]
+    secrets = {
+      DB_PASSWORD = "prod/db:password"
+      DB_HOST     = "ssm:/prod/db/host"
+      OLD_PASS    = "ssm:/prod/db/password:3"
+      LIVE_PASS   = "ssm:/prod/db/password:live"
+      PLAIN       = "ssm:host"
+      FLAGS       = "arn:aws:ssm:eu-west-1:111122223333:parameter/prod/flags:live"
+      PORT        = { parameter = "/prod/db/config", json_key = "port", optional = true }
+    }
+  }
+
+  assert {
+    condition = jsondecode(output.lambda_secrets_json) == {
+      DB_PASSWORD = "prod/db:password"
+      DB_HOST     = "ssm:/prod/db/host"
+      OLD_PASS    = "ssm:/prod/db/password:3"
+      LIVE_PASS   = "ssm:/prod/db/password:live"
+      PLAIN       = "ssm:host"
+      FLAGS       = "arn:aws:ssm:eu-west-1:111122223333:parameter/prod/flags:live"
+      PORT        = { parameter = "/prod/db/config", json_key = "port", optional = true }
+    }
+    error_message = "LAMBDA_SECRETS: ${output.lambda_secrets_json}"
+  }
+
+  assert {
+    condition = output.parameter_arns == tolist([
+      "arn:aws:ssm:eu-west-1:111122223333:parameter/prod/flags",
+      "arn:aws:ssm:us-east-1:123456789012:parameter/host",
+      "arn:aws:ssm:us-east-1:123456789012:parameter/prod/db/config",
+      "arn:aws:ssm:us-east-1:123456789012:parameter/prod/db/host",
+      "arn:aws:ssm:us-east-1:123456789012:parameter/prod/db/password",
+    ]) && length(output.parameter_path_arns) == 0
+    error_message = "parameter ARNs: ${jsonencode(output.parameter_arns)} paths: ${jsonencode(output.parameter_path_arns)}"
+  }
+
+  assert {
+    condition = output.policy_json == jsonencode({
+      Version = "2012-10-17"
+      Statement = [
+        {
+          Sid      = "GetSecretValue"
+          Effect   = "Allow"
+          Action   = "secretsmanager:GetSecretValue"
+          Resource = ["arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-??????"]
+        },
+        {
+          Sid      = "GetParameters"
+          Effect   = "Allow"
+          Action   = "ssm:GetParameters"
+          Resource = output.parameter_arns
+        },
+        {
+          Sid       = "DecryptSecretsViaSecretsManager"
+          Effect    = "Allow"
+          Action    = "kms:Decrypt"
+          Resource  = ["arn:aws:kms:us-east-1:123456789012:key/1111aaaa-2222-bbbb-3333-cccc4444dddd"]
+          Condition = { StringEquals = { "kms:ViaService" = ["secretsmanager.us-east-1.amazonaws.com"] } }
+        },
+        {
+          Sid       = "DecryptParametersViaSSM"
+          Effect    = "Allow"
+          Action    = "kms:Decrypt"
+          Resource  = ["arn:aws:kms:us-east-1:123456789012:key/1111aaaa-2222-bbbb-3333-cccc4444dddd"]
+          Condition = { StringEquals = { "kms:ViaService" = ["ssm.eu-west-1.amazonaws.com", "ssm.us-east-1.amazonaws.com"] } }
+        },
+      ]
+    })
+    error_message = "policy: ${output.policy_json}"
+  }
+
+  assert {
+    condition     = aws_iam_role_policy.this[0].policy == output.policy_json && !output.batch_get_secret_value_granted
+    error_message = "the inline policy must be the policy; one secret alone is never batched"
+  }
+}
+
+# Paths in the array form, in a China region: GetParametersByPath on each path's ARN, both with and
+# without its final '/' (AWS evaluates the path as the request spells it); the root path is
+# parameter/. No secret: no Secrets Manager statement at all.
+run "expand_paths_cn" {
+  command   = plan
+  providers = { aws = aws.cn }
+
+  variables {
+    expand       = ["ssm:/prod/app/", { parameter = "/prod/shared/", optional = true }, "ssm:/", "ssm:/prod/config", "ssm:/prod/config:2"]
+    kms_key_arns = ["arn:aws-cn:kms:cn-north-1:210987654321:key/abcd"]
+  }
+
+  assert {
+    condition = output.parameter_path_arns == tolist([
+      "arn:aws-cn:ssm:cn-north-1:210987654321:parameter/",
+      "arn:aws-cn:ssm:cn-north-1:210987654321:parameter/prod/app",
+      "arn:aws-cn:ssm:cn-north-1:210987654321:parameter/prod/app/",
+      "arn:aws-cn:ssm:cn-north-1:210987654321:parameter/prod/shared",
+      "arn:aws-cn:ssm:cn-north-1:210987654321:parameter/prod/shared/",
+    ])
+    error_message = "path ARNs: ${jsonencode(output.parameter_path_arns)}"
+  }
+
+  assert {
+    condition = output.policy_json == jsonencode({
+      Version = "2012-10-17"
+      Statement = [
+        {
+          Sid      = "GetParameters"
+          Effect   = "Allow"
+          Action   = "ssm:GetParameters"
+          Resource = ["arn:aws-cn:ssm:cn-north-1:210987654321:parameter/prod/config"]
+        },
+        {
+          Sid      = "GetParametersByPath"
+          Effect   = "Allow"
+          Action   = "ssm:GetParametersByPath"
+          Resource = output.parameter_path_arns
+        },
+        {
+          Sid       = "DecryptParametersViaSSM"
+          Effect    = "Allow"
+          Action    = "kms:Decrypt"
+          Resource  = ["arn:aws-cn:kms:cn-north-1:210987654321:key/abcd"]
+          Condition = { StringEquals = { "kms:ViaService" = ["ssm.cn-north-1.amazonaws.com.cn"] } }
+        },
+      ]
+    })
+    error_message = "policy: ${output.policy_json}"
+  }
+
+  assert {
+    condition     = length(output.secret_arn_patterns) == 0 && !output.batch_get_secret_value_granted
+    error_message = "no secret, so nothing of Secrets Manager"
+  }
+}
+
+# Parameters only, without KMS keys (String parameters, or SecureStrings under aws/ssm).
+run "parameters_only_without_kms" {
+  command = plan
+
+  variables {
+    secrets = { HOST = "ssm:/prod/db/host", PORT = "ssm:/prod/db/port" }
+  }
+
+  assert {
+    condition     = [for s in jsondecode(output.policy_json).Statement : s.Sid] == ["GetParameters"]
+    error_message = "only GetParameters expected: ${output.policy_json}"
+  }
+}
+
+# The layer's runtimes come from the project's one list unless given.
+run "compatible_runtimes_from_the_list" {
+  variables {
+    secrets = { DB = "prod/db" }
+  }
+
+  assert {
+    condition = aws_lambda_layer_version.this[0].compatible_runtimes == toset([
+      for l in split("\n", file("compatible-runtimes.txt")) : trimspace(l) if trimspace(l) != "" && !startswith(trimspace(l), "#")
+    ]) && contains(aws_lambda_layer_version.this[0].compatible_runtimes, "provided.al2023")
+    error_message = "compatible_runtimes: ${jsonencode(aws_lambda_layer_version.this[0].compatible_runtimes)}"
+  }
+}
+
+run "compatible_runtimes_given_or_unset" {
+  variables {
+    secrets             = { DB = "prod/db" }
+    compatible_runtimes = []
+  }
+
+  assert {
+    condition     = aws_lambda_layer_version.this[0].compatible_runtimes == null
+    error_message = "an empty list leaves compatible_runtimes unset"
+  }
+}

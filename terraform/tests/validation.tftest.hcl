@@ -1,5 +1,7 @@
 # Inputs the binary would reject (or that cannot work) must fail at plan time, with a message
-# that says how to fix them. One run per rule, so that a rule cannot hide behind another.
+# that says how to fix them. One run per rule, so that a rule cannot hide behind another. A malformed
+# reference fails the precondition of output.lambda_secrets_json (the one check of the reference
+# grammar); tests/terraform/test_references.py pins the message each rule gives.
 
 mock_provider "aws" {
   mock_data "aws_region" {
@@ -38,6 +40,43 @@ run "accepts_edge_cases" {
   assert {
     condition     = jsondecode(output.environment_variables["LAMBDA_SECRETS"]).OBJ == { secret_id = "prod/db" }
     error_message = "empty and null fields of an object reference are left out"
+  }
+}
+
+# Every parameter form the grammar allows (README "References").
+run "accepts_parameter_forms" {
+  command = plan
+
+  variables {
+    secrets = {
+      HOST   = "ssm:/prod/db/host"
+      PASS   = "ssm:/prod/db/password:3"
+      LABEL  = "ssm:/prod/db/password:live-2_b.c"
+      PLAIN  = "ssm:host"
+      FLAGS  = "arn:aws:ssm:eu-west-1:111122223333:parameter/prod/flags:live"
+      BY_ARN = "arn:aws:ssm:us-east-1:123456789012:parameter/plain"
+      PORT   = { parameter = "/prod/db/config", json_key = "port", optional = true }
+      OBJARN = { parameter = "arn:aws:ssm:us-east-1:123456789012:parameter/x/y:2" }
+      EMPTY  = { parameter = "/prod/p", secret_id = "", version_stage = null, json_key = "" }
+    }
+  }
+
+  assert {
+    condition     = jsondecode(output.lambda_secrets_json).EMPTY == { parameter = "/prod/p" }
+    error_message = "empty and null fields of an object reference are left out: ${output.lambda_secrets_json}"
+  }
+}
+
+run "accepts_parameter_paths_in_expand" {
+  command = plan
+
+  variables {
+    expand = ["ssm:/prod/app/", { parameter = "/prod/shared/", optional = true }, "ssm:/", "ssm:/prod/config", "prod/app-config"]
+  }
+
+  assert {
+    condition     = output.lambda_secrets_json == "[\"ssm:/prod/app/\",{\"optional\":true,\"parameter\":\"/prod/shared/\"},\"ssm:/\",\"ssm:/prod/config\",\"prod/app-config\"]"
+    error_message = "LAMBDA_SECRETS: ${output.lambda_secrets_json}"
   }
 }
 
@@ -86,7 +125,7 @@ run "rejects_empty_secret_id" {
   variables {
     secrets = { DB = ":password" }
   }
-  expect_failures = [var.secrets]
+  expect_failures = [output.lambda_secrets_json]
 }
 
 run "rejects_too_many_fields_after_name" {
@@ -94,7 +133,7 @@ run "rejects_too_many_fields_after_name" {
   variables {
     secrets = { DB = "prod/db:password:AWSCURRENT::extra" }
   }
-  expect_failures = [var.secrets]
+  expect_failures = [output.lambda_secrets_json]
 }
 
 run "rejects_too_many_fields_after_arn" {
@@ -102,15 +141,15 @@ run "rejects_too_many_fields_after_arn" {
   variables {
     secrets = { DB = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf:k:::x" }
   }
-  expect_failures = [var.secrets]
+  expect_failures = [output.lambda_secrets_json]
 }
 
 run "rejects_arn_of_another_service" {
   command = plan
   variables {
-    secrets = { DB = "arn:aws:ssm:us-east-1:123456789012:parameter/db" }
+    secrets = { DB = "arn:aws:s3:::bucket/db" }
   }
-  expect_failures = [var.secrets]
+  expect_failures = [output.lambda_secrets_json]
 }
 
 run "rejects_bad_characters_in_name" {
@@ -118,7 +157,7 @@ run "rejects_bad_characters_in_name" {
   variables {
     secrets = { DB = "prod db" }
   }
-  expect_failures = [var.secrets]
+  expect_failures = [output.lambda_secrets_json]
 }
 
 run "rejects_stage_and_id_string" {
@@ -126,7 +165,7 @@ run "rejects_stage_and_id_string" {
   variables {
     secrets = { DB = "prod/db::AWSCURRENT:EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE" }
   }
-  expect_failures = [var.secrets]
+  expect_failures = [output.lambda_secrets_json]
 }
 
 run "rejects_stage_and_id_object" {
@@ -134,7 +173,7 @@ run "rejects_stage_and_id_object" {
   variables {
     secrets = { DB = { secret_id = "prod/db", version_stage = "AWSCURRENT", version_id = "EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE" } }
   }
-  expect_failures = [var.secrets]
+  expect_failures = [output.lambda_secrets_json]
 }
 
 run "rejects_unknown_object_field" {
@@ -142,7 +181,7 @@ run "rejects_unknown_object_field" {
   variables {
     secrets = { DB = { secret_id = "prod/db", key = "password" } }
   }
-  expect_failures = [var.secrets]
+  expect_failures = [output.lambda_secrets_json]
 }
 
 run "rejects_object_without_secret_id" {
@@ -150,7 +189,7 @@ run "rejects_object_without_secret_id" {
   variables {
     secrets = { DB = { json_key = "password" } }
   }
-  expect_failures = [var.secrets]
+  expect_failures = [output.lambda_secrets_json]
 }
 
 run "rejects_fields_inside_object_secret_id" {
@@ -158,7 +197,7 @@ run "rejects_fields_inside_object_secret_id" {
   variables {
     secrets = { DB = { secret_id = "prod/db:password" } }
   }
-  expect_failures = [var.secrets]
+  expect_failures = [output.lambda_secrets_json]
 }
 
 run "rejects_non_boolean_optional" {
@@ -166,7 +205,7 @@ run "rejects_non_boolean_optional" {
   variables {
     secrets = { DB = { secret_id = "prod/db", optional = "sometimes" } }
   }
-  expect_failures = [var.secrets]
+  expect_failures = [output.lambda_secrets_json]
 }
 
 run "rejects_reference_of_wrong_type" {
@@ -174,7 +213,7 @@ run "rejects_reference_of_wrong_type" {
   variables {
     secrets = { DB = 42 }
   }
-  expect_failures = [var.secrets]
+  expect_failures = [output.lambda_secrets_json]
 }
 
 run "rejects_secrets_not_a_map" {
@@ -190,7 +229,7 @@ run "rejects_json_key_in_expand_string" {
   variables {
     expand = ["app/config", "app/db:password"]
   }
-  expect_failures = [var.expand]
+  expect_failures = [output.lambda_secrets_json]
 }
 
 run "rejects_json_key_in_expand_object" {
@@ -198,7 +237,7 @@ run "rejects_json_key_in_expand_object" {
   variables {
     expand = [{ secret_id = "app/db", json_key = "password" }]
   }
-  expect_failures = [var.expand]
+  expect_failures = [output.lambda_secrets_json]
 }
 
 run "rejects_stage_and_id_in_expand" {
@@ -206,7 +245,179 @@ run "rejects_stage_and_id_in_expand" {
   variables {
     expand = ["app/db::AWSCURRENT:EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE"]
   }
-  expect_failures = [var.expand]
+  expect_failures = [output.lambda_secrets_json]
+}
+
+# ---- Parameter Store references (README "References"): each refusal the binary makes, at plan. ----
+
+run "rejects_selector_on_path" {
+  command = plan
+  variables {
+    expand = ["ssm:/prod/app/:3"]
+  }
+  expect_failures = [output.lambda_secrets_json]
+}
+
+run "rejects_json_key_on_path" {
+  command = plan
+  variables {
+    expand = [{ parameter = "/prod/app/", json_key = "port" }]
+  }
+  expect_failures = [output.lambda_secrets_json]
+}
+
+run "rejects_path_in_named_form" {
+  command = plan
+  variables {
+    secrets = { APP = "ssm:/prod/app/" }
+  }
+  expect_failures = [output.lambda_secrets_json]
+}
+
+run "rejects_path_in_named_object_form" {
+  command = plan
+  variables {
+    secrets = { APP = { parameter = "/prod/app/" } }
+  }
+  expect_failures = [output.lambda_secrets_json]
+}
+
+run "rejects_path_by_arn" {
+  command = plan
+  variables {
+    expand = ["arn:aws:ssm:us-east-1:123456789012:parameter/prod/app/"]
+  }
+  expect_failures = [output.lambda_secrets_json]
+}
+
+run "rejects_parameter_with_secret_id" {
+  command = plan
+  variables {
+    secrets = { DB = { parameter = "/prod/db/host", secret_id = "prod/db" } }
+  }
+  expect_failures = [output.lambda_secrets_json]
+}
+
+run "rejects_version_stage_with_parameter" {
+  command = plan
+  variables {
+    secrets = { DB = { parameter = "/prod/db/host", version_stage = "AWSCURRENT" } }
+  }
+  expect_failures = [output.lambda_secrets_json]
+}
+
+run "rejects_version_id_with_parameter" {
+  command = plan
+  variables {
+    secrets = { DB = { parameter = "/prod/db/host", version_id = "EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE" } }
+  }
+  expect_failures = [output.lambda_secrets_json]
+}
+
+run "rejects_ssm_arn_that_is_not_a_parameter" {
+  command = plan
+  variables {
+    secrets = { DB = "arn:aws:ssm:us-east-1:123456789012:document/prod-db" }
+  }
+  expect_failures = [output.lambda_secrets_json]
+}
+
+run "rejects_parameter_arn_without_account" {
+  command = plan
+  variables {
+    secrets = { DB = "arn:aws:ssm:us-east-1::parameter/prod/db" }
+  }
+  expect_failures = [output.lambda_secrets_json]
+}
+
+run "rejects_colon_in_parameter_name" {
+  command = plan
+  variables {
+    secrets = { DB = "ssm:/prod/db:3:extra" }
+  }
+  expect_failures = [output.lambda_secrets_json]
+}
+
+run "rejects_empty_parameter_name" {
+  command = plan
+  variables {
+    secrets = { DB = "ssm:" }
+  }
+  expect_failures = [output.lambda_secrets_json]
+}
+
+run "rejects_ssm_prefix_in_object_form" {
+  command = plan
+  variables {
+    secrets = { DB = { parameter = "ssm:/prod/db/host" } }
+  }
+  expect_failures = [output.lambda_secrets_json]
+}
+
+run "rejects_ssm_prefix_before_an_arn" {
+  command = plan
+  variables {
+    secrets = { DB = "ssm:arn:aws:ssm:us-east-1:123456789012:parameter/prod/db" }
+  }
+  expect_failures = [output.lambda_secrets_json]
+}
+
+run "rejects_bad_characters_in_parameter_name" {
+  command = plan
+  variables {
+    secrets = { DB = "ssm:/prod/db host" }
+  }
+  expect_failures = [output.lambda_secrets_json]
+}
+
+run "rejects_hierarchy_without_leading_slash" {
+  command = plan
+  variables {
+    secrets = { DB = "ssm:prod/db/host" }
+  }
+  expect_failures = [output.lambda_secrets_json]
+}
+
+run "rejects_empty_selector" {
+  command = plan
+  variables {
+    secrets = { DB = "ssm:/prod/db/host:" }
+  }
+  expect_failures = [output.lambda_secrets_json]
+}
+
+run "rejects_label_starting_with_a_digit" {
+  command = plan
+  variables {
+    secrets = { DB = "ssm:/prod/db/host:1abc" }
+  }
+  expect_failures = [output.lambda_secrets_json]
+}
+
+run "rejects_json_key_on_parameter_in_expand" {
+  command = plan
+  variables {
+    expand = [{ parameter = "/prod/config", json_key = "port" }]
+  }
+  expect_failures = [output.lambda_secrets_json]
+}
+
+run "rejects_non_string_parameter" {
+  command = plan
+  variables {
+    secrets = { DB = { parameter = ["/prod/db/host"] } }
+  }
+  expect_failures = [output.lambda_secrets_json]
+}
+
+# With a role, the inline policy is guarded by the same check (for references known only at apply).
+run "rejects_malformed_reference_before_the_policy" {
+  command = plan
+  variables {
+    role_name = "fn-role"
+    secrets   = { HOST = "ssm:/prod/db/host", APP = "ssm:/prod/app/" }
+  }
+  expect_failures = [output.lambda_secrets_json, aws_iam_role_policy.this]
 }
 
 run "rejects_expand_not_a_list" {

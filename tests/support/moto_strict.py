@@ -22,7 +22,15 @@ in memory at start-up (no moto file is edited) so that:
   ``GET /__counts`` -> ``{"GetSecretValue": n, ..., "batch_sizes": [ids per BatchGetSecretValue]}``,
   ``POST /__counts/reset`` zeroes them.
 
-Limits: Condition and NotResource are not evaluated; Filters batches skip the per-secret check.
+* an SSM Parameter Store read is authorized as AWS does it (see "SSM Parameter Store resources" below):
+  ``GetParameters`` against every requested parameter's ARN, the whole call refused with
+  AccessDeniedException when one is denied; ``GetParametersByPath`` against the ARN of the path itself;
+  other SSM calls against the ARN of their ``Name`` (``"*"`` without one);
+* ``GetParameters`` reads a parameter named by its ARN (this region and account), as AWS does; stock
+  moto answers InvalidParameters.
+
+Limits: Condition and NotResource are not evaluated; Filters batches skip the per-secret check;
+kms:Decrypt is never checked (moto reads neither a secret's nor a SecureString's KMS key).
 """
 
 import io
@@ -34,6 +42,7 @@ import threading
 import moto.server
 from moto import settings
 from moto.core.authorization import ActionAuthenticatorMixin
+from moto.core.responses import ActionResult
 from moto.core.exceptions import (
     AccessDeniedError,
     InvalidClientTokenIdError,
@@ -43,11 +52,15 @@ from moto.core.exceptions import (
 from moto.iam.access_control import IAMPolicyStatement, IAMRequest
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.secretsmanager.responses import SecretsManagerResponse
+from moto.ssm.responses import SimpleSystemManagerResponse
 
 # Every name patched below must exist in this moto version: fail loudly rather than run stock moto.
 for owner, name in [(IAMPolicyStatement, "_check_element_matches"), (IAMPolicyStatement, "_check_principal"),
                     (SecretsManagerResponse, "_authenticate_and_authorize_normal_action"),
-                    (SecretsManagerResponse, "batch_get_secret_value"), (moto.server, "DomainDispatcherApplication")]:
+                    (SecretsManagerResponse, "batch_get_secret_value"), (moto.server, "DomainDispatcherApplication"),
+                    (SimpleSystemManagerResponse, "_authenticate_and_authorize_normal_action"),
+                    (SimpleSystemManagerResponse, "get_parameters"),
+                    (SimpleSystemManagerResponse, "get_parameters_by_path")]:
     if not hasattr(owner, name):
         sys.exit(f"moto_strict: this moto has no {getattr(owner, '__name__', owner)}.{name}; update the launcher")
 
@@ -118,22 +131,29 @@ _AUTH_ERRORS = {
     SignatureDoesNotMatchError: "InvalidSignatureException",
     InvalidClientTokenIdError: "UnrecognizedClientException",
 }
-_orig_authorize = SecretsManagerResponse._authenticate_and_authorize_normal_action
 
 
-def _authorize(self, resource="*"):
-    try:
-        _orig_authorize(self, resource)
-    except tuple(_AUTH_ERRORS) as e:
-        code = _AUTH_ERRORS[type(e)]
-        message = e.message + (f" on resource: {resource}" if code == "AccessDeniedException" else "")
-        # call_action answers an HTTPException with its description and code, keeping
-        # self.response_headers (x-amzn-RequestId is added there by _enrich_response).
-        self.response_headers["Content-Type"] = "application/x-amz-json-1.1"
-        self.response_headers["X-Amzn-ErrorType"] = code
-        err = JsonRESTError(code, message)
-        err.code = 400
-        raise err from None
+def _aws_json_auth(authorize):
+    """`authorize(self, resource)` with moto's IAM-style XML/403 failures turned into awsJson/400 ones."""
+
+    def wrapped(self, resource="*"):
+        try:
+            authorize(self, resource)
+        except tuple(_AUTH_ERRORS) as e:
+            code = _AUTH_ERRORS[type(e)]
+            message = e.message + (f" on resource: {resource}" if code == "AccessDeniedException" else "")
+            # call_action answers an HTTPException with its description and code, keeping
+            # self.response_headers (x-amzn-RequestId is added there by _enrich_response).
+            self.response_headers["Content-Type"] = "application/x-amz-json-1.1"
+            self.response_headers["X-Amzn-ErrorType"] = code
+            err = JsonRESTError(code, message)
+            err.code = 400
+            raise err from None
+
+    return wrapped
+
+
+_authorize = _aws_json_auth(SecretsManagerResponse._authenticate_and_authorize_normal_action)
 
 
 def _may_get(self, secret_id):
@@ -178,6 +198,103 @@ def batch_get_secret_value(self):
 SecretsManagerResponse._determine_resource = _determine_resource
 SecretsManagerResponse._authenticate_and_authorize_normal_action = _authorize
 SecretsManagerResponse.batch_get_secret_value = batch_get_secret_value
+
+# ---------------------------------------------------------------- SSM Parameter Store resources
+#
+# What AWS does (stock moto 5.2.1 authorizes every SSM call against the literal "*", like Secrets
+# Manager above: a role scoped to parameter/prod/db/* is refused even parameter/prod/db/host):
+#
+# * The IAM resource of a parameter is arn:PARTITION:ssm:REGION:ACCOUNT:parameter/NAME, where a
+#   hierarchical name keeps its leading '/' as the separator (/prod/db/host -> parameter/prod/db/host)
+#   and a plain name gets one (host -> parameter/host); a selector (:3, :label) is not part of it.
+#   ("parameter" resource type in https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html)
+# * GetParameters is authorized against each requested parameter ("Resource authorized against: Each
+#   requested parameter", https://docs.aws.amazon.com/systems-manager/latest/userguide/ps-retrieval-authorization.html).
+#   Its reply has no per-name error field except InvalidParameters (names that do not exist,
+#   https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameters.html), so one denied
+#   name fails the whole call with AccessDeniedException and returns nothing, not even the allowed names.
+# * GetParametersByPath is authorized against the path in the request, not against the parameters it
+#   returns ("The path specified in the request, not the parameters returned", same page; and
+#   https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-access.html: a principal
+#   allowed the path /a reads /a/b even when /a/b is denied). The resource is the path's ARN as sent:
+#   Path /prod/app -> parameter/prod/app, Path /prod/app/ -> parameter/prod/app/ (AWS's own error text
+#   names such a resource with its trailing '/').
+
+
+def _ssm_name_arn(self, name):
+    """The ARN IAM evaluates for a parameter given by name or by ARN, selector stripped."""
+    name = str(name)
+    if name.startswith("arn:"):
+        return ":".join(name.split(":")[:6])  # arn:PARTITION:ssm:REGION:ACCOUNT:parameter/NAME
+    name = name.split(":", 1)[0]
+    return f"arn:{self.partition}:ssm:{self.region}:{self.current_account}:parameter{'' if name.startswith('/') else '/'}{name}"
+
+
+def _ssm_path_arn(self, path):
+    """The ARN IAM evaluates for GetParametersByPath: the path itself, exactly as sent."""
+    path = str(path)
+    return f"arn:{self.partition}:ssm:{self.region}:{self.current_account}:parameter{'' if path.startswith('/') else '/'}{path}"
+
+
+def _ssm_resources(self):
+    """Every resource this SSM request must be allowed on (all of them, or the call is refused)."""
+    try:
+        body = json.loads(self.body or "{}")
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        return ["*"]
+    action = self._get_action()
+    if action in ("GetParameters", "DeleteParameters"):
+        return [_ssm_name_arn(self, n) for n in body.get("Names") or []] or ["*"]
+    if action == "GetParametersByPath" and body.get("Path"):
+        return [_ssm_path_arn(self, body["Path"])]
+    if body.get("Name"):
+        return [_ssm_name_arn(self, body["Name"])]
+    return ["*"]
+
+
+_ssm_check = _aws_json_auth(SimpleSystemManagerResponse._authenticate_and_authorize_normal_action)
+
+
+def _ssm_authorize(self, resource="*"):
+    # call_action passes "*" (no _determine_resource); the real resources come from the body. The
+    # first denied one refuses the whole call, as AWS does for GetParameters.
+    for arn in _ssm_resources(self):
+        _ssm_check(self, arn)
+
+
+def _ssm_local_name(self, name):
+    """A parameter ARN of this region and account -> the parameter's name (SSM's rule: parameter/prod/db/host
+    is /prod/db/host, parameter/host is host), selector kept; anything else unchanged."""
+    prefix = f"arn:{self.partition}:ssm:{self.region}:{self.current_account}:parameter/"
+    if not name.startswith(prefix):
+        return name
+    rest = name[len(prefix):]
+    return ("/" + rest) if "/" in rest.split(":", 1)[0] else rest
+
+
+def get_parameters(self):
+    # Stock moto 5.2.1 answers a name given as an ARN with InvalidParameters; AWS reads it (that is how
+    # ECS valueFrom names parameters). Resolve ARNs of this region and account, then as stock moto.
+    names = self._get_param("Names") or []
+    with_decryption = self._get_param("WithDecryption")
+    local = {n: _ssm_local_name(self, n) for n in names}
+    found = self.ssm_backend.get_parameters(sorted(set(local.values())))
+    response = {"Parameters": [], "InvalidParameters": []}
+    returned = set()
+    for name in names:
+        parameter = found.get(local[name])
+        if parameter is None:
+            response["InvalidParameters"].append(name)
+        elif local[name] not in returned:
+            returned.add(local[name])
+            response["Parameters"].append(parameter.response_object(with_decryption, self.region))
+    return ActionResult(response)
+
+
+SimpleSystemManagerResponse._authenticate_and_authorize_normal_action = _ssm_authorize
+SimpleSystemManagerResponse.get_parameters = get_parameters
 
 # ---------------------------------------------------------------- request counting
 

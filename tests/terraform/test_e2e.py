@@ -1,5 +1,8 @@
 """End to end: terraform/examples/basic applied against the strict-IAM moto launcher, then the real binary
-run with the role Terraform made and the variables the module outputs (issue 5, step 5).
+run with the role Terraform made and the variables the module outputs (issue 5, step 5; issue 11).
+
+The example mixes two JSON secrets (one under a customer-managed KMS key) with a parameter path holding a
+String and a SecureString (under the same key), in the array form.
 
 1. `terraform apply` of a temporary copy of terraform/ (the work tree gets no .terraform/ or state) over
    HTTPS: the provider trusts the test CA through AWS_CA_BUNDLE. Enforcement is off: Terraform signs
@@ -7,8 +10,11 @@ run with the role Terraform made and the variables the module outputs (issue 5, 
 2. The function's role is assumed with enforcement off (moto crashes assuming a role whose trust policy
    names a Service principal while enforcing, test-env.md section 2), then enforcement goes on.
 3. lambda-secrets runs with the module's `environment_variables`, the role's session credentials, the
-   region and the Secrets Manager endpoint: the granted secrets arrive (compared by sha256, never
-   printed) through one BatchGetSecretValue; a secret outside the module's map is refused (77).
+   region and the endpoints: the granted values arrive (compared by sha256, never printed); a secret and
+   a parameter outside the module's references are refused (77). The runs with the module's whole
+   LAMBDA_SECRETS need a binary that reads SSM parameters; they are marked `needs_ssm_binary` (see
+   conftest.py) and fail on one that does not. The Secrets Manager half runs on its own meanwhile, with
+   LAMBDA_SECRETS cut down to the secrets, under the same role and policy.
 4. `terraform destroy`, also when something above failed (the fixture's finalizer); the launcher stops
    with the module.
 
@@ -34,6 +40,8 @@ ROOT = Path(__file__).resolve().parents[2]
 NAME = "lambda-secrets-example"  # the example's default name; the launcher is this module's alone
 ROLE = f"{NAME}-fn"
 SM_ARN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:"
+PARAMETER_ARN = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter"
+CONFIG_PATH = f"/{NAME}/config/"  # the example's parameter path
 
 
 def layer_zip(tmp):
@@ -68,7 +76,8 @@ class Deployment:
     values: dict = field(default_factory=dict, repr=False)  # variable -> seeded value (never shown)
     outputs: dict = field(default_factory=dict)
     creds: Creds | None = None
-    outside: str | None = None  # name of a secret the module's map does not hold
+    outside: str | None = None  # name of a secret the module's references do not hold
+    outside_parameter: str | None = None  # name of a parameter next to the granted path
     timings: dict = field(default_factory=dict)
     applied: bool = False  # apply was started (so there may be something to destroy)
     destroyed: bool = False
@@ -100,7 +109,7 @@ def deployed(terraform, tf_moto, registry, tmp_path_factory):
     # dev server ("read tcp ...: use of closed network connection") and destroy failed on that
     # alone. An override file replaces only what it sets, and only in this copy.
     (example / "e2e_override.tf").write_text('provider "aws" {\n  max_retries = 3\n}\n')
-    db_password, api_key = registry.new(), registry.new()
+    db_password, api_key, db_token = registry.new(), registry.new(), registry.new()
     dep = Deployment(
         terraform, tf_moto, example,
         tf_vars=[
@@ -109,8 +118,11 @@ def deployed(terraform, tf_moto, registry, tmp_path_factory):
             f"-var=function_zip={function_zip(example, tmp)}",
         ],
         # Sensitive variables through the environment, not the command line.
-        tf_env={"AWS_CA_BUNDLE": tf_moto.ca, "TF_VAR_db_password": db_password, "TF_VAR_api_key": api_key},
-        values={"DB_USER": "app", "DB_PASSWORD": db_password, "API_KEY": api_key},
+        tf_env={"AWS_CA_BUNDLE": tf_moto.ca, "TF_VAR_db_password": db_password, "TF_VAR_api_key": api_key,
+                "TF_VAR_db_token": db_token},
+        # DB_USER, DB_PORT and DB_HOST are the example's own non-secret demo values.
+        values={"DB_USER": "app", "DB_PASSWORD": db_password, "DB_PORT": "5432", "API_KEY": api_key,
+                "DB_HOST": "db.internal.example", "DB_TOKEN": db_token},
     )
     try:
         dep.tf("init", "-input=false", "-no-color", timeout=180)
@@ -135,6 +147,12 @@ def deployed(terraform, tf_moto, registry, tmp_path_factory):
         dep.outside = f"{NAME}/db-old"
         dep.values["OUTSIDE"] = registry.new()
         tf_moto.client("secretsmanager").create_secret(Name=dep.outside, SecretString=dep.values["OUTSIDE"])
+        # A parameter next to the granted path: its name starts with the path's name without the
+        # final '/' ("/.../config-old"), and it is a JSON object, as the array form needs.
+        dep.outside_parameter = f"/{NAME}/config-old"
+        dep.values["OUTSIDE_PARAMETER"] = registry.new()
+        tf_moto.client("ssm").put_parameter(Name=dep.outside_parameter, Type="SecureString",
+                                            Value=json.dumps({"OUTSIDE": dep.values["OUTSIDE_PARAMETER"]}))
 
         tf_moto.set_auth(True)
         yield dep
@@ -157,12 +175,27 @@ def binary_env(dep, lambda_secrets=None, names=()):
         **dep.creds.env(),
         "AWS_REGION": REGION,
         "AWS_ENDPOINT_URL_SECRETS_MANAGER": dep.moto.endpoint,
+        "AWS_ENDPOINT_URL_SSM": dep.moto.endpoint,
         "AWS_CA_BUNDLE": dep.moto.ca,
         "ENVREPORT_NAMES": ",".join(names),
     }
     if lambda_secrets is not None:
         e["LAMBDA_SECRETS"] = json.dumps(lambda_secrets)
     return e
+
+
+def module_refs(dep):
+    """The module's LAMBDA_SECRETS (a JSON array here)."""
+    return json.loads(dep.outputs["environment_variables"]["LAMBDA_SECRETS"])
+
+
+def secret_refs(dep):
+    """The module's references without the parameter ones, for a binary without SSM support."""
+    return [r for r in module_refs(dep) if not (isinstance(r, str) and r.startswith("ssm:")) and "parameter" not in r]
+
+
+SECRET_NAMES = ["DB_USER", "DB_PASSWORD", "DB_PORT", "API_KEY"]
+PARAMETER_NAMES = ["DB_HOST", "DB_TOKEN"]
 
 
 # ---------------------------------------------------------------- what apply produced
@@ -173,16 +206,17 @@ def test_apply_made_the_policy_and_the_function(deployed):
     env = out["environment_variables"]
     assert env["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bin/lambda-secrets"
     assert env["LAMBDA_SECRETS_TIMEOUT_MS"] == "3000"
-    assert json.loads(env["LAMBDA_SECRETS"]) == {
-        "DB_USER": f"{NAME}/db:username",
-        "DB_PASSWORD": f"{NAME}/db:password",
-        "API_KEY": {"secret_id": f"{NAME}/api-key", "optional": True},
-    }
+    assert json.loads(env["LAMBDA_SECRETS"]) == [
+        f"{NAME}/db",
+        f"ssm:{CONFIG_PATH}",
+        {"secret_id": f"{NAME}/api-key", "optional": True},
+    ]
 
     policy = json.loads(out["policy_json"])
     print(f"\npolicy_json: {json.dumps(policy, indent=2)}")
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
-    assert set(by_sid) == {"GetSecretValue", "BatchGetSecretValue", "DecryptSecretsViaSecretsManager"}, policy
+    assert set(by_sid) == {"GetSecretValue", "BatchGetSecretValue", "GetParametersByPath",
+                           "DecryptSecretsViaSecretsManager", "DecryptParametersViaSSM"}, policy
     get = by_sid["GetSecretValue"]
     assert (get["Effect"], get["Action"]) == ("Allow", "secretsmanager:GetSecretValue")
     assert get["Resource"] == [f"{SM_ARN}{NAME}/api-key-??????", f"{SM_ARN}{NAME}/db-??????"], policy
@@ -193,6 +227,14 @@ def test_apply_made_the_policy_and_the_function(deployed):
     assert kms["Action"] == "kms:Decrypt"
     assert len(kms["Resource"]) == 1 and re.fullmatch(rf"arn:aws:kms:{REGION}:{ACCOUNT}:key/[0-9a-f-]+", kms["Resource"][0])
     assert kms["Condition"] == {"StringEquals": {"kms:ViaService": [f"secretsmanager.{REGION}.amazonaws.com"]}}
+    # The path, as either spelling of it; no single parameter, so no GetParameters statement.
+    by_path = by_sid["GetParametersByPath"]
+    assert by_path["Action"] == "ssm:GetParametersByPath"
+    assert by_path["Resource"] == [f"{PARAMETER_ARN}/{NAME}/config", f"{PARAMETER_ARN}/{NAME}/config/"], policy
+    assert out["parameter_path_arns"] == by_path["Resource"] and out["parameter_arns"] == []
+    ssm_kms = by_sid["DecryptParametersViaSSM"]
+    assert ssm_kms["Action"] == "kms:Decrypt" and ssm_kms["Resource"] == kms["Resource"]
+    assert ssm_kms["Condition"] == {"StringEquals": {"kms:ViaService": [f"ssm.{REGION}.amazonaws.com"]}}
 
     # The role carries exactly that document, and the function the module's variables and layer.
     assert out["role_policy"] == policy
@@ -206,32 +248,29 @@ def test_apply_made_the_policy_and_the_function(deployed):
 
 
 def test_granted_secrets_are_injected_through_one_batch(deployed, runner):
-    names = ["DB_USER", "DB_PASSWORD", "API_KEY"]
-    r = runner.run(["envreport"], binary_env(deployed, names=names))
+    """The Secrets Manager half of the module's references, under the module's policy."""
+    r = runner.run(["envreport"], binary_env(deployed, secret_refs(deployed), names=SECRET_NAMES))
     print(f"\ngranted run: rc {r.rc}, counts {r.counts}, stderr:\n{r.stderr}")
     assert r.rc == 0, r
-    expect_env(r, {n: deployed.values[n] for n in names})
+    expect_env(r, {n: deployed.values[n] for n in SECRET_NAMES})
     # Two current-version secrets: one BatchGetSecretValue, allowed by the policy, no fallback.
     assert r.count("BatchGetSecretValue") == 1, r
     assert r.counts["batch_sizes"] == [2], r
     assert r.count("GetSecretValue") == 0, r
-    assert lines_with(r, "injected 3 variables from 2 secrets, 1 request"), r
+    assert lines_with(r, "injected 4 variables from 2 secrets, 1 request"), r
     assert "AccessDenied" not in r.stderr, r
 
 
-def test_secret_outside_the_map_is_refused(deployed, runner):
-    refs = json.loads(deployed.outputs["environment_variables"]["LAMBDA_SECRETS"])
-    refs["OUTSIDE"] = deployed.outside
-    names = [*refs]
-    r = runner.run(["envreport"], binary_env(deployed, refs, names=names))
+def test_secret_outside_the_references_is_refused(deployed, runner):
+    refs = [*secret_refs(deployed), deployed.outside]
+    r = runner.run(["envreport"], binary_env(deployed, refs, names=SECRET_NAMES))
     print(f"\nrefused run: rc {r.rc}, counts {r.counts}, stderr:\n{r.stderr}")
     assert r.rc == 77, r
     assert_no_command(r)
-    assert lines_with(r, "OUTSIDE", deployed.outside, "AccessDeniedException"), r
+    assert lines_with(r, deployed.outside, "AccessDeniedException"), r
     # The granted ones are not reported as failures.
-    assert not lines_with(r, "DB_PASSWORD", "AccessDeniedException"), r
-    assert not lines_with(r, "API_KEY", "AccessDeniedException"), r
-    # One batch of the three; the refused id is tried once more alone (SPEC: AccessDeniedException in
+    assert not lines_with(r, f"{NAME}/db ", "AccessDeniedException") and not lines_with(r, f"{NAME}/api-key", "AccessDeniedException"), r
+    # One batch of the three; the refused id is tried once more alone (README, "Fetching": AccessDeniedException in
     # Errors[] is retried with GetSecretValue), and refused again.
     assert r.count("BatchGetSecretValue") == 1, r
     assert r.counts["batch_sizes"] == [3], r
@@ -240,14 +279,49 @@ def test_secret_outside_the_map_is_refused(deployed, runner):
 
 def test_the_role_reads_nothing_else(deployed):
     """The same boundary seen from an SDK (boto3): the role's session keys read a granted secret and
-    are refused the neighbour and ListSecrets."""
+    the granted path, and are refused the neighbours, the parent path, single parameters (GetParameters
+    is not granted: the module references only the path) and ListSecrets."""
     c = deployed.creds
     sm = deployed.moto.client("secretsmanager", key=c.key, secret=c.secret, token=c.token)
+    ssm = deployed.moto.client("ssm", key=c.key, secret=c.secret, token=c.token)
     assert sm.get_secret_value(SecretId=f"{NAME}/api-key")["Name"] == f"{NAME}/api-key"
-    for call in (lambda: sm.get_secret_value(SecretId=deployed.outside), sm.list_secrets):
+    got = ssm.get_parameters_by_path(Path=CONFIG_PATH, Recursive=False, WithDecryption=True)
+    assert sorted(p["Name"] for p in got["Parameters"]) == [f"{CONFIG_PATH}{n}" for n in PARAMETER_NAMES]
+    for call in (lambda: sm.get_secret_value(SecretId=deployed.outside), sm.list_secrets,
+                 lambda: ssm.get_parameters(Names=[deployed.outside_parameter], WithDecryption=True),
+                 lambda: ssm.get_parameters(Names=[f"{CONFIG_PATH}DB_HOST"]),
+                 lambda: ssm.get_parameters_by_path(Path=f"/{NAME}", Recursive=True)):
         with pytest.raises(ClientError) as e:
             call()
         assert e.value.response["Error"]["Code"] == "AccessDeniedException", e.value
+
+
+# ---------------------------------------------------------------- secrets and parameters together
+
+
+@pytest.mark.needs_ssm_binary
+def test_granted_secrets_and_parameters_are_injected(deployed, runner):
+    """The module's whole LAMBDA_SECRETS: two JSON secrets and the parameter path (a String and a
+    SecureString under the customer-managed key) arrive under the module's policy."""
+    names = SECRET_NAMES + PARAMETER_NAMES
+    r = runner.run(["envreport"], binary_env(deployed, names=names))
+    print(f"\nmixed run: rc {r.rc}, counts {r.counts}, stderr:\n{r.stderr}")
+    assert r.rc == 0, r
+    expect_env(r, {n: deployed.values[n] for n in names})
+    assert r.count("GetParametersByPath") == 1, r
+    assert r.count("BatchGetSecretValue") == 1 and r.counts["batch_sizes"] == [2], r
+    assert "AccessDenied" not in r.stderr, r
+
+
+@pytest.mark.needs_ssm_binary
+def test_parameter_outside_the_references_is_refused(deployed, runner):
+    refs = [*module_refs(deployed), f"ssm:{deployed.outside_parameter}"]
+    r = runner.run(["envreport"], binary_env(deployed, refs, names=SECRET_NAMES + PARAMETER_NAMES))
+    print(f"\nrefused parameter run: rc {r.rc}, counts {r.counts}, stderr:\n{r.stderr}")
+    assert r.rc == 77, r
+    assert_no_command(r)
+    assert lines_with(r, deployed.outside_parameter, "AccessDeniedException"), r
+    assert not lines_with(r, CONFIG_PATH, "AccessDeniedException"), r
 
 
 # ---------------------------------------------------------------- destroy
@@ -258,10 +332,12 @@ def test_destroy_removes_everything(deployed):
     m = deployed.moto
     with m.auth_off():
         left = {s["Name"] for s in m.client("secretsmanager").list_secrets()["SecretList"]}
+        parameters = {p["Name"] for p in m.client("ssm").describe_parameters()["Parameters"]}
         roles = [r["RoleName"] for r in m.client("iam").list_roles()["Roles"]]
         functions = m.client("lambda").list_functions()["Functions"]
         layers = m.client("lambda").list_layers()["Layers"]
     assert left == {deployed.outside}  # only the one the test made itself
+    assert parameters == {deployed.outside_parameter}
     assert ROLE not in roles
     assert functions == []
     assert layers == [] or all(not layer.get("LatestMatchingVersion") for layer in layers), layers

@@ -2,7 +2,7 @@
 
 import os
 
-EXPECTED = ("DB_USER", "DB_PASSWORD", "API_KEY")
+EXPECTED = ("DB_USER", "DB_PASSWORD", "DB_PORT", "API_KEY", "DB_HOST", "DB_TOKEN")
 
 
 def handler(event, context):

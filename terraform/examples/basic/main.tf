@@ -1,5 +1,7 @@
-# A complete deployment: two secrets (one under a customer-managed KMS key), a function role,
-# the lambda-secrets module, and the function that uses it.
+# A complete deployment: two secrets (one under a customer-managed KMS key), two SSM parameters
+# under one path (a String and a SecureString under the same key), a function role, the
+# lambda-secrets module in the array form (every key of each JSON secret, and every parameter
+# under the path, becomes a variable), and the function that uses it.
 #
 #   zip function.zip app.py
 #   terraform init
@@ -28,6 +30,7 @@ provider "aws" {
       kms            = endpoints.value
       lambda         = endpoints.value
       secretsmanager = endpoints.value
+      ssm            = endpoints.value
       sts            = endpoints.value
     }
   }
@@ -36,7 +39,7 @@ provider "aws" {
 # ---- Secrets ----
 
 resource "aws_kms_key" "secrets" {
-  description             = "${var.name}: encrypts the database secret"
+  description             = "${var.name}: encrypts the database secret and the token parameter"
   deletion_window_in_days = 7
   enable_key_rotation     = true
 }
@@ -48,8 +51,9 @@ resource "aws_secretsmanager_secret" "db" {
 }
 
 resource "aws_secretsmanager_secret_version" "db" {
-  secret_id     = aws_secretsmanager_secret.db.id
-  secret_string = jsonencode({ username = "app", password = var.db_password, port = 5432 })
+  secret_id = aws_secretsmanager_secret.db.id
+  # In the array form every top-level key becomes a variable of the same name.
+  secret_string = jsonencode({ DB_USER = "app", DB_PASSWORD = var.db_password, DB_PORT = 5432 })
 }
 
 # Encrypted with the AWS managed key aws/secretsmanager: no kms grant needed.
@@ -60,7 +64,24 @@ resource "aws_secretsmanager_secret" "api_key" {
 
 resource "aws_secretsmanager_secret_version" "api_key" {
   secret_id     = aws_secretsmanager_secret.api_key.id
-  secret_string = var.api_key
+  secret_string = jsonencode({ API_KEY = var.api_key })
+}
+
+# ---- Parameters: every parameter directly under /<name>/config/ becomes a variable named by the
+# last segment of its name. ----
+
+resource "aws_ssm_parameter" "db_host" {
+  name  = "/${var.name}/config/DB_HOST"
+  type  = "String"
+  value = var.db_host
+}
+
+# Under the customer-managed key: the module grants kms:Decrypt on it through SSM only.
+resource "aws_ssm_parameter" "db_token" {
+  name   = "/${var.name}/config/DB_TOKEN"
+  type   = "SecureString"
+  key_id = aws_kms_key.secrets.arn
+  value  = var.db_token
 }
 
 # ---- The function's role ----
@@ -102,13 +123,14 @@ module "lambda_secrets" {
   role_name     = aws_iam_role.fn.name
   kms_key_arns  = [aws_kms_key.secrets.arn]
 
-  secrets = {
-    # name:json_key: one key of a JSON secret each.
-    DB_USER     = "${aws_secretsmanager_secret.db.name}:username"
-    DB_PASSWORD = "${aws_secretsmanager_secret.db.name}:password"
+  expand = [
+    # Every key of the JSON secret: DB_USER, DB_PASSWORD, DB_PORT.
+    aws_secretsmanager_secret.db.name,
+    # Every parameter directly under the path: DB_HOST, DB_TOKEN.
+    "ssm:/${var.name}/config/",
     # The object form; optional: the function still starts if this one cannot be read.
-    API_KEY = { secret_id = aws_secretsmanager_secret.api_key.name, optional = true }
-  }
+    { secret_id = aws_secretsmanager_secret.api_key.name, optional = true },
+  ]
 
   timeout_ms = 3000
 }
@@ -141,5 +163,7 @@ resource "aws_lambda_function" "fn" {
     aws_iam_role_policy.logs,
     aws_secretsmanager_secret_version.db,
     aws_secretsmanager_secret_version.api_key,
+    aws_ssm_parameter.db_host,
+    aws_ssm_parameter.db_token,
   ]
 }

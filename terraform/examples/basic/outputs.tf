@@ -17,3 +17,11 @@ output "policy_json" {
 output "secret_arn_patterns" {
   value = module.lambda_secrets.secret_arn_patterns
 }
+
+output "parameter_arns" {
+  value = module.lambda_secrets.parameter_arns
+}
+
+output "parameter_path_arns" {
+  value = module.lambda_secrets.parameter_path_arns
+}

@@ -45,3 +45,16 @@ variable "api_key" {
   default     = "example-api-key"
   sensitive   = true
 }
+
+variable "db_host" {
+  description = "Demo value of the example's plain String parameter."
+  type        = string
+  default     = "db.internal.example"
+}
+
+variable "db_token" {
+  description = "Demo value of the example's SecureString parameter."
+  type        = string
+  default     = "example-only-token"
+  sensitive   = true
+}
