@@ -33,26 +33,35 @@ def main(binary):
 
 
 def run(binary, moto, pki):
-    print(f"local Secrets Manager (moto) at {moto.endpoint}, TLS from a throw-away CA")
+    print(f"local Secrets Manager and Parameter Store (moto) at {moto.endpoint}, TLS from a throw-away CA")
     with moto.auth_off():
         sm = moto.client("secretsmanager")
         sm.create_secret(Name="demo/db", SecretString=json.dumps({"username": "app", "password": "hunter2", "port": 5432}))
         sm.create_secret(Name="demo/api-key", SecretString="k-123456")
         sm.create_secret(Name="demo/other-team", SecretString="not yours")
+        ssm = moto.client("ssm")
+        ssm.put_parameter(Name="/demo/db/token", Value="t-0000", Type="SecureString")
+        ssm.put_parameter(Name="/demo/app/LOG_LEVEL", Value="debug", Type="String")
+        ssm.put_parameter(Name="/demo/app/FEATURES", Value="search,export", Type="StringList")
         iam = moto.client("iam")
         iam.create_user(UserName="fn")
         iam.put_user_policy(UserName="fn", PolicyName="secrets", PolicyDocument=policy(
             allow("secretsmanager:GetSecretValue", [ARN_PREFIX + "demo/db-??????", ARN_PREFIX + "demo/api-key-??????"]),
             allow("secretsmanager:BatchGetSecretValue", "*"),
+            allow("ssm:GetParameters", "arn:aws:ssm:us-east-1:123456789012:parameter/demo/db/token"),
+            allow("ssm:GetParametersByPath", "arn:aws:ssm:us-east-1:123456789012:parameter/demo/app/"),
         ))
         key = iam.create_access_key(UserName="fn")["AccessKey"]
     moto.set_auth(True)
-    print("seeded demo/db (JSON), demo/api-key, demo/other-team; the function's IAM user may read only the first two\n")
+    print("seeded secrets demo/db (JSON), demo/api-key, demo/other-team, and parameters /demo/db/token")
+    print("(SecureString), /demo/app/LOG_LEVEL and /demo/app/FEATURES; the function's IAM user may read")
+    print("demo/db, demo/api-key, /demo/db/token and the path /demo/app/, and nothing else\n")
 
     base = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "AWS_REGION": "us-east-1",
         "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto.endpoint,
+        "AWS_ENDPOINT_URL_SSM": moto.endpoint,
         "AWS_CA_BUNDLE": pki["ca"],
         "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
         "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
@@ -72,10 +81,23 @@ def run(binary, moto, pki):
     second = subprocess.run(command, env=env)
     print(f"exit code {second.returncode} (77: permission; the program never started)\n")
 
+    mixed = {"DB_PASSWORD": "demo/db:password", "DB_TOKEN": "ssm:/demo/db/token"}
+    print("$ LAMBDA_SECRETS='" + json.dumps(mixed) + "' lambda-secrets python3 report.py")
+    env = dict(base, LAMBDA_SECRETS=json.dumps(mixed), DEMO_NAMES=",".join(mixed))
+    third = subprocess.run(command, env=env)
+    print(f"exit code {third.returncode}\n")
+
+    expand = ["demo/db", "ssm:/demo/app/"]
+    names = ["username", "password", "port", "LOG_LEVEL", "FEATURES"]
+    print("$ LAMBDA_SECRETS='" + json.dumps(expand) + "' lambda-secrets python3 report.py   # array form: every key")
+    env = dict(base, LAMBDA_SECRETS=json.dumps(expand), DEMO_NAMES=",".join(names))
+    fourth = subprocess.run(command, env=env)
+    print(f"exit code {fourth.returncode}\n")
+
     print("$ lambda-secrets --check")
-    check = subprocess.run([binary, "--check"], env=dict(base, LAMBDA_SECRETS=json.dumps(secrets)))
+    check = subprocess.run([binary, "--check"], env=dict(base, LAMBDA_SECRETS=json.dumps({**secrets, **mixed})))
     print(f"exit code {check.returncode}")
-    if (first.returncode, second.returncode, check.returncode) != (0, 77, 0):
+    if (first.returncode, second.returncode, third.returncode, fourth.returncode, check.returncode) != (0, 77, 0, 0, 0):
         sys.exit("demo: unexpected exit codes")
 
 

@@ -62,9 +62,10 @@ def test_stalled_batch_is_69_at_the_deadline(h, fsm, values, name):
     assert_no_command(r)
     errors = [line for line in r.lines if ": error: " in line]
     assert len(errors) == 5, r
-    # No time was left to fall back: each secret's line says what became of the batch.
+    # The batch's attempt timed out after its share of the time, the fallback calls stalled too:
+    # each secret's line says its request timed out.
     for i, line in enumerate(errors):
-        assert f"V{i} from secret fault/s{i}: BatchGetSecretValue: RequestFailed" in line, line
+        assert f"V{i} from secret fault/s{i}: " in line and "RequestFailed" in line, line
         assert "timed out" in line, line
 
 

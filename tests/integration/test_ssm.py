@@ -274,3 +274,60 @@ def test_the_signature_uses_the_ssm_service_name(h, reader):
     assert r.rc == 0, r
     expect_env(r, {"P": value})
     assert ACCOUNT and REGION
+
+
+def test_region_comes_from_a_parameter_arn(h, reader):
+    name = base("region") + "/p"
+    value = h.sentinel()
+    assert h.registry.find(value)
+    with h.moto.auth_off():
+        h.moto.client("ssm", region="eu-west-1").put_parameter(Name=name, Value=value, Type="SecureString")
+    arn = f"arn:aws:ssm:eu-west-1:{ACCOUNT}:parameter{name}"
+    r = h.run_cmd(env(h, reader, {"P": arn}, names=["P"], AWS_REGION="us-east-1"))
+    assert r.rc == 0, r
+    expect_env(r, {"P": value})
+    check = h.run(["--check"], env(h, reader, {"P": f"{arn}:1"}, AWS_REGION="us-east-1"))
+    assert check.stdout.splitlines() == [f"P\tssm:{name}\t1"], check
+    # The same name in the default region does not exist there.
+    r = h.run_cmd(env(h, reader, {"P": f"ssm:{name}"}, AWS_REGION="us-east-1"))
+    assert r.rc == 78, r
+
+
+def test_one_denied_name_is_reported_alone_and_the_others_proceed(h):
+    b = base("scoped")
+    user = h.make_user(
+        f"it-ssm-scoped-{uuid.uuid4().hex[:8]}",
+        allow("ssm:GetParameters", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{b}/db/*"),
+    )
+    a, c = h.sentinel(), h.sentinel()
+    put(h, f"{b}/db/a", a)
+    put(h, f"{b}/db/c", c)
+    put(h, f"{b}/other", h.sentinel())
+    refs = {"A": f"ssm:{b}/db/a", "C": f"ssm:{b}/db/c", "OTHER": f"ssm:{b}/other"}
+    r = h.run_cmd(env(h, user, refs, names=list(refs)))
+    assert r.rc == 77, r
+    assert_no_command(r)
+    assert lines_with(r, f"OTHER from parameter {b}/other: AccessDenied"), r.lines
+    assert not lines_with(r, "A from parameter") and not lines_with(r, "C from parameter"), r
+    # The refused call of three, then each name alone.
+    assert r.count("GetParameters") == 4, r
+    refs["OTHER"] = {"parameter": f"{b}/other", "optional": True}
+    r = h.run_cmd(env(h, user, refs, names=["A", "C", "OTHER"]))
+    assert r.rc == 0, r
+    expect_env(r, {"A": a, "C": c, "OTHER": None})
+    assert lines_with(r, "OTHER from parameter", "optional: left out"), r
+
+
+def test_a_path_outside_the_policy_is_77(h):
+    b = base("scopedpath")
+    user = h.make_user(
+        f"it-ssm-path-{uuid.uuid4().hex[:8]}",
+        allow("ssm:GetParametersByPath", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{b}/app*"),
+    )
+    put(h, f"{b}/app/A", h.sentinel())
+    put(h, f"{b}/other/B", h.sentinel())
+    r = h.run_cmd(env(h, user, [f"ssm:{b}/app/"], names=["A"]))
+    assert r.rc == 0, r
+    r = h.run_cmd(env(h, user, [f"ssm:{b}/other/"]))
+    assert r.rc == 77, r
+    assert lines_with(r, f"from parameter path {b}/other/", "AccessDenied"), r
