@@ -38,6 +38,27 @@ def test_handler_sees_the_secrets_through_the_wrapper(h, emulate, binary, ric_py
     assert len({inv["request_id"] for inv in e.invocations}) == 2
 
 
+def test_handler_sees_a_parameter_next_to_a_secret(h, emulate, binary, ric_python, task_root):
+    from support.motoctl import allow
+
+    token = h.sentinel()
+    name = "/" + h.name("emu-param")
+    with h.moto.auth_off():
+        h.moto.client("ssm").put_parameter(Name=name, Value=token, Type="SecureString")
+    s = h.seed("emu-with-param")
+    reader = h.make_user(h.name("emu-reader").replace("/", "-"),
+                         allow("ssm:GetParameters", "*"), allow("secretsmanager:GetSecretValue", "*"))
+    env = h.env({"API_TOKEN": s.name, "DB_TOKEN": f"ssm:{name}"}, creds=reader,
+                AWS_ENDPOINT_URL_SSM=h.moto.endpoint)
+    e = wrapper_run(emulate, binary, ric_python, task_root, env,
+                    "--event", json.dumps({"names": ["API_TOKEN", "DB_TOKEN"]}))
+    assert e.rc == 0, e
+    (body,) = e.bodies()
+    assert body["sha256"]["API_TOKEN"] == h.sha(s.value)
+    assert body["sha256"]["DB_TOKEN"] == h.sha(token)
+    assert body["pid"] == e.result["pid"]
+
+
 def test_without_the_wrapper_the_handler_sees_no_secret(h, emulate, ric_python, task_root):
     s = h.seed("emu-nowrap")
     env = h.env({"API_TOKEN": s.name})
