@@ -112,19 +112,6 @@ def test_call_level_decryption_failure_falls_back_so_each_secret_gets_its_answer
     assert gets(f) == sorted(vals)
 
 
-def test_stalled_batch_falls_back_before_the_deadline(h, fsm, values):
-    # Regression: a stalled batch was retried as a batch, and two thirds of the deadline were gone
-    # before the fallback started. Now its one attempt gets its share (a third of the time left),
-    # then the five GetSecretValue calls run in what remains: every secret arrives.
-    f, vals = five(fsm, values)
-    f.fault("stall_headers", op=BATCH)
-    r = run(h, f, vals, LAMBDA_SECRETS_TIMEOUT_MS="4500")
-    assert r.rc == 0, r
-    expect_all(r, vals)
-    assert f.count(BATCH) == 1
-    assert gets(f) == sorted(vals)
-
-
 @pytest.mark.parametrize("code", ["ThrottlingException", "InternalServiceError", "AccessDeniedException"])
 def test_batch_entry_errors_are_fetched_again_with_get(h, fsm, values, code):
     f, vals = five(fsm, values)
