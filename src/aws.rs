@@ -8,6 +8,7 @@
 use crate::error::{Class, Error, Kind};
 use crate::http::Reply;
 use serde_json::Value;
+use std::time::SystemTime;
 
 /// The AWS services lambda-secrets calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -148,7 +149,9 @@ pub fn parse_error(service: Service, reply: &Reply) -> Error {
             code = tag("Code").unwrap_or_default();
         }
         message = tag("Message").unwrap_or_default();
-        request_id = request_id.or_else(|| tag("RequestId"));
+        request_id = request_id
+            .or_else(|| tag("RequestId").map(|id| clean_id(&id)))
+            .filter(|id| !id.is_empty());
     }
     let code = clean_code(&code);
     let code = if code.is_empty() {
@@ -156,10 +159,21 @@ pub fn parse_error(service: Service, reply: &Reply) -> Error {
     } else {
         code
     };
+    let mut message = clean_message(&message);
+    if let Some(skew) = reply
+        .server_date
+        .filter(|_| crate::error::is_clock_skew_code(&code))
+        .map(|date| clock_skew(SystemTime::now(), date))
+    {
+        if !message.is_empty() {
+            message.push_str("; ");
+        }
+        message.push_str(&skew);
+    }
     Error::Service {
         kind: service.classify(&code, reply.status),
         code,
-        message: clean_message(&message),
+        message,
         request_id,
         retry_after_ms: reply.retry_after_ms,
     }
@@ -175,13 +189,35 @@ pub fn clean_code(code: &str) -> String {
         .collect()
 }
 
-/// An id the server chose (a version id, a parameter version) as it may be printed: the
-/// characters ids are made of, at most 128 of them, so it cannot break a line or a `--check` column.
+/// An id the server chose (a request id from a header or an XML error body, a version id, a
+/// parameter version), fit to print: the characters ids are made of (letters, digits, `-_.:/+=`), at
+/// most 128, so it cannot break a line or a `--check` column.
 pub fn clean_id(id: &str) -> String {
     id.chars()
-        .filter(|c| c.is_ascii_alphanumeric() || "-_.:/+=@".contains(*c))
+        .filter(|c| c.is_ascii_alphanumeric() || "-_.:/+=".contains(*c))
         .take(128)
         .collect()
+}
+
+/// How far our clock is from the server's, from its `Date` header (one-second resolution): "the
+/// clock is 7 min 12 s behind the server's", or that they agree.
+pub fn clock_skew(now: SystemTime, server: SystemTime) -> String {
+    let (behind, d) = match server.duration_since(now) {
+        Ok(d) => (true, d),
+        Err(e) => (false, e.duration()),
+    };
+    let s = d.as_secs();
+    if s < 5 {
+        return "the clock agrees with the server's Date header (within 5 s)".to_string();
+    }
+    let amount = match (s / 86_400, s % 86_400 / 3600, s % 3600 / 60, s % 60) {
+        (0, 0, 0, sec) => format!("{sec} s"),
+        (0, 0, m, sec) => format!("{m} min {sec} s"),
+        (0, h, m, _) => format!("{h} h {m} min"),
+        (days, h, _, _) => format!("{days} d {h} h"),
+    };
+    let side = if behind { "behind" } else { "ahead of" };
+    format!("the clock is {amount} {side} the server's")
 }
 
 /// One line, bounded: AWS messages are printed, so keep them printable.
@@ -251,6 +287,7 @@ mod tests {
             request_id: Some("req-1".into()),
             error_type: error_type.map(Into::into),
             retry_after_ms: None,
+            server_date: None,
             body: body.as_bytes().to_vec(),
         }
     }
@@ -319,6 +356,62 @@ mod tests {
             assert_eq!((code.as_str(), message.as_str()), (want_code, want_message));
             assert_eq!(request_id.as_deref(), Some("req-1"));
         }
+    }
+
+    #[test]
+    fn server_text_is_cleaned_and_capped() {
+        let mut r = reply(
+            403,
+            None,
+            &format!(
+                "<Error><Code>AccessDenied</Code></Error><RequestId>{}\nforged\u{7}</RequestId>",
+                "r".repeat(20_000)
+            ),
+        );
+        r.request_id = None;
+        let e = parse_error(Service::SecretsManager, &r);
+        let id = e.request_id().unwrap();
+        assert_eq!(id.len(), 128);
+        assert!(id.bytes().all(|b| b == b'r'));
+        assert_eq!(clean_id("a\tb\u{7}c-1/2=+"), "abc-1/2=+");
+    }
+
+    #[test]
+    fn clock_skew_in_words() {
+        let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+        let s = |d: u64| std::time::Duration::from_secs(d);
+        assert_eq!(
+            clock_skew(t, t + s(432)),
+            "the clock is 7 min 12 s behind the server's"
+        );
+        assert_eq!(
+            clock_skew(t + s(9), t),
+            "the clock is 9 s ahead of the server's"
+        );
+        assert_eq!(
+            clock_skew(t, t + s(3 * 3600 + 120)),
+            "the clock is 3 h 2 min behind the server's"
+        );
+        assert_eq!(
+            clock_skew(t + s(2 * 86_400 + 3600), t),
+            "the clock is 2 d 1 h ahead of the server's"
+        );
+        assert!(clock_skew(t, t + s(2)).starts_with("the clock agrees"));
+        let mut r = reply(400, None, r#"{"__type":"RequestExpired","message":"late"}"#);
+        r.server_date = Some(SystemTime::now() + s(3600 + 61));
+        let text = parse_error(Service::SecretsManager, &r).to_string();
+        assert!(
+            text.contains(
+                "late; the clock is 1 h 1 min behind the server's; the signature was refused"
+            ),
+            "{text}"
+        );
+        r.body = br#"{"__type":"AccessDeniedException"}"#.to_vec();
+        assert!(
+            !parse_error(Service::SecretsManager, &r)
+                .to_string()
+                .contains("clock")
+        );
     }
 
     #[test]

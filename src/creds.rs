@@ -1,7 +1,7 @@
 //! Credentials: the access-key variables, else the container credentials endpoint (how Lambda
 //! SnapStart, ECS and EKS Pod Identity hand them out), as the AWS SDKs read them.
 
-use crate::endpoint::Url;
+use crate::endpoint::{Url, redact};
 use crate::error::Error;
 use crate::http::Http;
 use crate::retry::Retry;
@@ -25,6 +25,9 @@ pub enum Source {
         token: Option<Sensitive>,
     },
 }
+
+/// Largest token file read (tokens are a few KiB at most).
+const MAX_TOKEN_FILE: u64 = 64 << 10;
 
 fn perm(m: &str) -> Error {
     Error::Permission(m.to_string())
@@ -58,17 +61,19 @@ pub fn source(get: &dyn Fn(&str) -> Option<String>) -> Result<Source, Error> {
         let sep = if rel.starts_with('/') { "" } else { "/" };
         let url = Url::parse(&format!("http://169.254.170.2{sep}{rel}")).map_err(|m| {
             Error::Config(format!(
-                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI={rel:?}: {m}"
+                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI={:?}: {m}",
+                redact(rel)
             ))
         })?;
         (url, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
     } else if let Some(full) = set("AWS_CONTAINER_CREDENTIALS_FULL_URI") {
         let name = "AWS_CONTAINER_CREDENTIALS_FULL_URI";
+        let shown = redact(full.trim());
         let url =
-            Url::parse(full.trim()).map_err(|m| Error::Config(format!("{name}={full:?}: {m}")))?;
+            Url::parse(full.trim()).map_err(|m| Error::Config(format!("{name}={shown:?}: {m}")))?;
         if !url.https && !allowed_plain_http_host(&url.host) {
             return Err(Error::Config(format!(
-                "{name}={full:?}: plain http is allowed only to a loopback address, 169.254.170.2, 169.254.170.23 or fd00:ec2::23; use https"
+                "{name}={shown:?}: plain http is allowed only to a loopback address, 169.254.170.2, 169.254.170.23 or fd00:ec2::23; use https"
             )));
         }
         (url, name)
@@ -78,24 +83,29 @@ pub fn source(get: &dyn Fn(&str) -> Option<String>) -> Result<Source, Error> {
         ));
     };
     let token = if let Some(path) = set("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE") {
-        let text = std::fs::read_to_string(path.trim()).map_err(|e| {
+        // Read within bounds: a FIFO or a device would block or never end (README, "Options").
+        let path = path.trim();
+        let bytes = crate::http::read_config_file(path, MAX_TOKEN_FILE).map_err(|m| {
             perm(&format!(
-                "credentials: cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE={path:?} ({})",
-                e.kind()
+                "credentials: AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE={path:?}: {m}"
+            ))
+        })?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            perm(&format!(
+                "credentials: AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE={path:?}: not UTF-8 text"
             ))
         })?;
         Some(Sensitive::new(text.trim().to_string()))
     } else {
         set("AWS_CONTAINER_AUTHORIZATION_TOKEN").map(|t| Sensitive::new(t.trim().to_string()))
     };
+    // It goes into a header: no control character (a line break would add a header, others make
+    // the request impossible to send).
     if let Some(t) = &token
-        && (t.expose().is_empty()
-            || t.expose()
-                .bytes()
-                .any(|b| b == b'\r' || b == b'\n' || b == 0))
+        && (t.expose().is_empty() || t.expose().chars().any(char::is_control))
     {
         return Err(perm(
-            "credentials: the container authorization token is empty or holds a line break",
+            "credentials: the container authorization token is empty or holds a line break or another control character",
         ));
     }
     Ok(Source::Container { url, from, token })

@@ -37,13 +37,28 @@ impl Url {
         }
         let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
             let end = v6.find(']').ok_or("unclosed '['")?;
-            let port = &v6[end + 1..];
-            (&v6[..end], port.strip_prefix(':'))
+            let host = &v6[..end];
+            if host.parse::<std::net::Ipv6Addr>().is_err() {
+                return Err("has no valid host".into());
+            }
+            // After `]` only `:port`, or nothing.
+            let rest = &v6[end + 1..];
+            let port = match rest.strip_prefix(':') {
+                Some(p) => Some(p),
+                None if rest.is_empty() => None,
+                None => return Err("has text after the IPv6 address that is not :port".into()),
+            };
+            (host, port)
         } else {
-            match authority.rsplit_once(':') {
+            let (host, port) = match authority.rsplit_once(':') {
                 Some((h, p)) => (h, Some(p)),
                 None => (authority, None),
+            };
+            // An IPv6 address must be in brackets: a host name holds no ':'.
+            if host.contains(':') {
+                return Err("has no valid host (an IPv6 address goes in brackets)".into());
             }
+            (host, port)
         };
         if host.is_empty()
             || !host
@@ -54,8 +69,15 @@ impl Url {
         }
         let port = match port {
             None => None,
-            Some(p) => Some(p.parse::<u16>().map_err(|_| "has a bad port")?),
+            Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
+                Some(p.parse::<u16>().map_err(|_| "has a bad port")?)
+            }
+            Some(_) => return Err("has a bad port".into()),
         };
+        // The path goes into the request line and the signature: printable ASCII only.
+        if !path.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err("has a path with spaces, control or non-ASCII characters".into());
+        }
         let path = if path.is_empty() { "/" } else { path };
         Ok(Url {
             https,
@@ -77,6 +99,20 @@ impl Url {
             Some(p) => format!("{scheme}://{host}:{p}{}", self.path),
             None => format!("{scheme}://{host}{}", self.path),
         }
+    }
+}
+
+/// `text` (a URL, or what was meant as one) fit to print: the user information (`user:password@`)
+/// is replaced by `***@`. Everything up to the last `@` after the scheme goes, so a password
+/// holding `/` or `@` is hidden too.
+pub fn redact(text: &str) -> String {
+    let (scheme, rest) = match text.find("://") {
+        Some(i) => (&text[..i + 3], &text[i + 3..]),
+        None => ("", text),
+    };
+    match rest.rfind('@') {
+        Some(i) => format!("{scheme}***@{}", &rest[i + 1..]),
+        None => text.to_string(),
     }
 }
 
@@ -154,8 +190,9 @@ impl Endpoints {
         for &service in services.iter().filter(|_| !ignore) {
             for name in [service.endpoint_variable(), "AWS_ENDPOINT_URL"] {
                 if let Some(v) = get(name).filter(|v| !v.trim().is_empty()) {
-                    let url = Url::parse(v.trim())
-                        .map_err(|m| Error::Config(format!("{name}={v:?}: {m}")))?;
+                    let url = Url::parse(v.trim()).map_err(|m| {
+                        Error::Config(format!("{name}={:?}: {m}", redact(v.trim())))
+                    })?;
                     if fips {
                         return Err(Error::Config(format!(
                             "{name} is set together with AWS_USE_FIPS_ENDPOINT=true: FIPS and a custom endpoint are not supported together"
@@ -274,6 +311,13 @@ mod tests {
             &[("AWS_ENDPOINT_URL_SECRETS_MANAGER", "ftp://x")],
             &[("AWS_ENDPOINT_URL", "https://host:99999")],
             &[("AWS_ENDPOINT_URL", "https://u:p@host")],
+            &[("AWS_ENDPOINT_URL", "http://[::1]junk/")],
+            &[("AWS_ENDPOINT_URL", "http://[::1]x:80/")],
+            &[("AWS_ENDPOINT_URL", "http://[nothex]/")],
+            &[("AWS_ENDPOINT_URL", "http://::1/")],
+            &[("AWS_ENDPOINT_URL", "http://host:+80/")],
+            &[("AWS_ENDPOINT_URL", "http://host/a b")],
+            &[("AWS_ENDPOINT_URL", "http://host/\u{e9}")],
             &[("AWS_ENDPOINT_URL", "https://")],
             &[("AWS_USE_FIPS_ENDPOINT", "yes")],
         ];
@@ -282,6 +326,24 @@ mod tests {
                 .expect_err(&format!("{vars:?}"));
             assert_eq!(e.class(), crate::error::Class::Config);
         }
+    }
+
+    #[test]
+    fn user_information_is_redacted() {
+        for (text, want) in [
+            ("https://u:p@host/x", "https://***@host/x"),
+            ("https://u:p/w@d@host:1/", "https://***@host:1/"),
+            ("u:p@host", "***@host"),
+            ("https://host/", "https://host/"),
+        ] {
+            assert_eq!(redact(text), want);
+        }
+        let e = Endpoints::from_env(
+            &env(&[("AWS_ENDPOINT_URL", "https://user:hunter2@host")]),
+            &[Service::SecretsManager],
+        )
+        .unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
     }
 
     #[test]

@@ -290,14 +290,25 @@ impl fmt::Display for Error {
     }
 }
 
-/// A hint for errors that a wrong clock causes.
+/// The codes AWS answers a wrong clock with (the AWS SDK for JavaScript v3's clock-skew list).
+pub fn is_clock_skew_code(code: &str) -> bool {
+    matches!(
+        code,
+        "RequestExpired"
+            | "InvalidSignatureException"
+            | "SignatureDoesNotMatch"
+            | "AuthFailure"
+            | "RequestInTheFuture"
+            | "RequestTimeTooSkewed"
+    )
+}
+
+/// A hint for errors that a wrong clock causes. The message already says how far off the clock
+/// is when the reply had a `Date` header (`aws::parse_error`).
 fn clock_hint(code: &str) -> Option<&'static str> {
-    match code {
-        "RequestExpired" | "InvalidSignatureException" | "SignatureDoesNotMatch" => Some(
-            "the signature was refused: check the secret access key, and the system clock, which may be wrong",
-        ),
-        _ => None,
-    }
+    is_clock_skew_code(code).then_some(
+        "the signature was refused: check the secret access key, and the system clock, which may be wrong",
+    )
 }
 
 /// `1 attempt`, `3 attempts`: a count and its noun, pluralised in English.

@@ -162,6 +162,7 @@ pub fn reply(status: u16, error_type: Option<String>, body: &[u8]) {
         request_id: None,
         error_type,
         retry_after_ms: None,
+        server_date: None,
         body: body.to_vec(),
     };
     let Error::Service { code, message, .. } = aws::parse_error(Service::SecretsManager, &reply)
@@ -230,6 +231,7 @@ pub fn ssm_reply(status: u16, error_type: Option<String>, body: &[u8]) {
         request_id: None,
         error_type,
         retry_after_ms: None,
+        server_date: None,
         body: body.to_vec(),
     };
     let Error::Service { code, message, .. } = aws::parse_error(Service::Ssm, &reply) else {
