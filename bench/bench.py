@@ -21,8 +21,9 @@ Samples are interleaved, A B C ... A B C ..., over every cell (contender x secre
 so machine noise falls on all of them alike; slow contenders take part in fewer rounds, spread evenly
 over the run. Nothing is a warm-up: one verification run per cell comes first and is not counted.
 
-The endpoint is bench/fastsm.py, an asyncio HTTPS Secrets Manager (awsJson 1.1, keep-alive, TLS 1.3),
-so the server is not the bottleneck; its own latency is measured and reported as the baseline. Added
+The endpoint is tests/support/faultsm.py, the test suite's fake AWS endpoint, with no quota and no fault
+(awsJson 1.1, keep-alive, TLS 1.3, a thread per connection and hand-rolled HTTP/1.1), so the server is
+not the bottleneck; its own latency is measured and reported as the baseline. Added
 round-trip time goes through bench/delayproxy.py (D ms each way per chunk, the TCP handshake charged
 one round trip): "10 ms RTT" is D = 5.
 
@@ -65,6 +66,7 @@ REGION = "us-east-1"
 KEY_ID, SECRET_KEY, TOKEN = "AKIDLAMBDASECRETSBENCH", "bench-secret-access-key", "bench-session-token"
 EMULATOR = ROOT / "layer" / "emulator" / "runtime_api.py"
 HANDLER = ROOT / "layer" / "emulator" / "handler.py"
+FAULTSM = ROOT / "tests" / "support" / "faultsm.py"  # the endpoint (no quota, no fault)
 
 # Targets of issue 6: (contender, its median x this >= lambda-secrets' median), judged on 1 secret.
 TARGETS = [("curl", 0.40), ("aws-sdk-rust", 0.15), ("boto3", 0.05), ("aws-cli", 0.02)]
@@ -181,8 +183,8 @@ class Proc:
 
 def server_stats(port, ca, reset=False):
     ctx = ssl.create_default_context(cafile=ca)
-    req = urllib.request.Request(f"https://127.0.0.1:{port}/__stats" + ("/reset" if reset else ""),
-                                 method="POST" if reset else "GET")
+    req = urllib.request.Request(f"https://127.0.0.1:{port}/_faultsm/" + ("reset" if reset else "stats"),
+                                 data=b"" if reset else None)
     with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
         return json.load(r)
 
@@ -627,7 +629,7 @@ def markdown_report(res):
                    f"{'yes' if t['met'] else '**no**'} | {others} | {t['note']} |")
     b = res["server_baseline"]
     out += ["", "## The server's own latency (baseline)", "",
-            "A bare Python TLS client against bench/fastsm.py, per added RTT; and the server's own handling "
+            "A bare Python TLS client against tests/support/faultsm.py, per added RTT; and the server's own handling "
             "time per request during the run (end of request head to end of reply write).", "",
             "| added RTT | new connection + TLS + 1 request (median) | 1 request on that connection (median) | TLS |",
             "|---:|---:|---:|---|"]
@@ -748,8 +750,9 @@ class Endpoints:
 
     def __init__(self, a, pki, secrets_file, tmp):
         self.procs = []
-        self.server = self._start([str(HERE / "fastsm.py"), "--secrets", secrets_file, "--cert", pki["cert"],
-                                   "--key", pki["key"]], os.path.join(tmp, "fastsm.log"))
+        self.server = self._start([str(FAULTSM), "--secrets", secrets_file, "--cert", pki["cert"], "--key", pki["key"],
+                                   "--get-rate", "0", "--batch-rate", "0", "--ssm-rate", "0", "--no-record"],
+                                  os.path.join(tmp, "faultsm.log"))
         self.ports = {}
         for rtt in a.rtt:
             self.ports[rtt] = self.server.port if rtt == 0 else self._start(

@@ -109,6 +109,23 @@ def test_one_stalled_batch_is_survived(h, fsm, values):
     assert f.outcomes(BATCH) == ["stall_headers", "ok"]
 
 
+def test_retries_stop_at_the_deadline(h, fsm, values):
+    # Throttled on every request with 20 attempts allowed: the deadline, not the attempts, ends it.
+    vals = values(1)
+    f = fsm(vals)
+    f.fault("throttle", op=GET)
+    r = h.run_cmd(fault_env(h, f, refs_for(vals, "LATE"), AWS_MAX_ATTEMPTS="20",
+                            LAMBDA_SECRETS_TIMEOUT_MS=str(DEADLINE_MS)))
+    assert r.rc == 69, r
+    within_deadline(r)
+    assert_no_command(r)
+    n = f.count(GET)
+    assert 1 <= n < 20, n
+    (line,) = [line for line in r.lines if ": error: " in line]
+    assert "LATE0 from secret fault/s0: ThrottlingException" in line, line
+    assert line.endswith(f"(LAMBDA_SECRETS_TIMEOUT_MS ran out after {n} attempt{'s' if n > 1 else ''})"), line
+
+
 def test_a_slow_answer_inside_the_deadline_is_waited_for(h, fsm, values):
     vals = values(1)
     f = fsm(vals)

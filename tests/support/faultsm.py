@@ -40,6 +40,10 @@ Faults (`fault` names, with their parameters), for any operation unless said oth
   invalid_json  HTTP 200 with the real reply, values included, made invalid JSON
   content_type  an HTML page (a proxy's or a load balancer's) instead of JSON: `status` (200)
   slow          the normal answer after `seconds`
+  gate          the normal answer once `count` (2) requests this rule took are waiting together (or
+                after `seconds`, 10, if they never are), and `then` (0.2) seconds more: with `count`
+                the number of requests the client should have in flight, `max_in_flight` then shows
+                whether it reached that number, and whether it went past it
   clock         a signature/clock answer: `code` one of InvalidSignatureException (400),
                 SignatureDoesNotMatch (403, IAM-style XML) or RequestExpired (400)
   reorder       the normal answer with its list (SecretValues, Parameters) in reverse order
@@ -103,7 +107,7 @@ PAGE_SIZE = 10  # GetParametersByPath's largest page
 IDLE_SECONDS = 30  # an idle keep-alive connection is closed after this
 
 FAULTS = ("throttle", "error", "status", "reset", "close", "stall_headers", "stall_body", "truncate",
-          "invalid_json", "content_type", "slow", "clock", "reorder", "entry_error", "invalid_parameters",
+          "invalid_json", "content_type", "slow", "gate", "clock", "reorder", "entry_error", "invalid_parameters",
           "name_as")
 
 CLOCK = {
@@ -317,6 +321,8 @@ class FaultServer:
         """Adds a rule (see the module doc); returns it (its `hits` counts the requests it took)."""
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}")
+        if fault == "gate":
+            params["barrier"] = threading.Barrier(params.pop("count", 2))
         rule = Rule(fault, op, secret if secret is not None else name, times, tuple(nth) if nth else (), rate,
                     params)
         with self._lock:
@@ -771,6 +777,14 @@ class _Connection:
 
     def _fault_slow(self, call, rid, seconds=0.5):
         self._wait(seconds)
+        self._send(*self._answer(call), rid)
+
+    def _fault_gate(self, call, rid, barrier, seconds=10, then=0.2):
+        try:
+            barrier.wait(seconds)
+        except threading.BrokenBarrierError:
+            pass  # fewer came than expected: answer anyway (max_in_flight tells)
+        self._wait(then)
         self._send(*self._answer(call), rid)
 
     def _fault_clock(self, call, rid, code="InvalidSignatureException"):
