@@ -59,6 +59,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(HERE))
 
 from support.pki import make_pki  # noqa: E402
+from support.runner import stop_process  # noqa: E402
 
 import chart  # noqa: E402
 
@@ -171,13 +172,7 @@ class Proc:
             die(f"{argv[1]} did not start: {Path(log_path).read_text()[-2000:]}")
 
     def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            try:
-                self.p.wait(5)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
+        stop_process(self.p, 5)
         self.log.close()
 
 
