@@ -529,8 +529,7 @@ def machine_facts(a):
             m = re.search(rf'name = "{crate}"\nversion = "([^"]+)"', lock.read_text())
             if m:
                 facts[crate] = m.group(1)
-    m = re.search(r'^version = "([^"]+)"', (ROOT / "Cargo.toml").read_text(), re.M)
-    facts["lambda_secrets"] = m.group(1) if m else None
+    facts["lambda_secrets"] = run_text([str(ROOT / "scripts" / "version")])
     if os.path.isfile(a.binary):
         facts["lambda_secrets_sha256"] = hashlib.sha256(Path(a.binary).read_bytes()).hexdigest()
     facts["git"] = run_text(["git", "-C", str(ROOT), "describe", "--always", "--dirty"])

@@ -57,9 +57,8 @@ def binary():
 
 @pytest.fixture(scope="session")
 def crate_version():
-    import tomllib
-
-    return tomllib.loads((ROOT / "Cargo.toml").read_text())["package"]["version"]
+    """scripts/version: the one reader of the crate's version."""
+    return subprocess.run([ROOT / "scripts" / "version"], capture_output=True, text=True, check=True).stdout.strip()
 
 
 # ---------------------------------------------------------------- processes the tests start
