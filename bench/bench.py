@@ -710,19 +710,27 @@ def parse_args(argv=None):
 
 
 def build_runtime():
-    """bench/runtime, static (musl) when the target is installed; cargo does nothing when up to date."""
+    """bench/runtime, static (musl) when the target is installed; cargo does nothing when up to date.
+    Where the binary went is cargo's word (its JSON messages), so CARGO_TARGET_DIR and cargo's own
+    configuration are followed."""
     crate = HERE / "runtime"
     triple = f"{platform.machine()}-unknown-linux-musl"
     sysroot = subprocess.run(["rustc", "--print", "sysroot"], capture_output=True, text=True).stdout.strip()
-    argv = ["cargo", "build", "--release", "--locked", "--quiet"]
-    out = crate / "target" / "release" / "bench-runtime"
+    argv = ["cargo", "build", "--release", "--locked", "--quiet", "--message-format=json"]
     if sysroot and os.path.isdir(os.path.join(sysroot, "lib", "rustlib", triple, "lib")):
         argv += ["--target", triple]
-        out = crate / "target" / triple / "release" / "bench-runtime"
-    r = subprocess.run(argv, cwd=crate, capture_output=True, text=True)
+    env = dict(os.environ)
+    if env.get("CARGO_TARGET_DIR"):  # relative to where we were started, as scripts/test reads it
+        env["CARGO_TARGET_DIR"] = os.path.abspath(env["CARGO_TARGET_DIR"])
+    r = subprocess.run(argv, cwd=crate, capture_output=True, text=True, env=env)
     if r.returncode != 0:
         die(f"building bench/runtime failed:\n{r.stderr[-3000:]}")
-    return str(out)
+    for line in r.stdout.splitlines():
+        msg = json.loads(line)
+        if msg.get("reason") == "compiler-artifact" and msg.get("target", {}).get("name") == "bench-runtime" \
+                and msg.get("executable"):
+            return msg["executable"]
+    die("building bench/runtime produced no bench-runtime executable (cargo's messages named none)")
 
 
 def select_contenders(a):

@@ -1,7 +1,7 @@
 """The deadline: a server that stalls (before the headers, in the middle of the body, in the TLS
 handshake) or answers too slowly never holds the process past LAMBDA_SECRETS_TIMEOUT_MS plus a
 margin, and then nothing is started. These are the only tests here that look at a clock, and only as
-an upper bound with a generous margin (MARGIN).
+an upper bound far below the length of the stall (runner.assert_within_deadline).
 
 Each attempt gets a share of the time left (src/retry.rs), so one stalled request does not use up
 the deadline: a stall that hits one request only is survived by the next attempt.
@@ -10,12 +10,11 @@ the deadline: a stall that hits one request only is survived by the next attempt
 import pytest
 
 from support.faultsm import BATCH, GET
-from support.runner import assert_no_command, expect_env, lines_with
+from support.runner import assert_no_command, assert_within_deadline, expect_env, lines_with
 
 from .common import fault_env, refs_for
 
 DEADLINE_MS = 1500
-MARGIN = 2.0  # seconds past the deadline allowed for process start, exit and a loaded machine
 
 STALLS = {
     "stall-before-headers": {"fault": "stall_headers"},
@@ -33,7 +32,7 @@ def stall(f, name, **sel):
 
 
 def within_deadline(r):
-    assert r.elapsed < DEADLINE_MS / 1000 + MARGIN, f"{r.elapsed:.2f} s: {r!r}"
+    assert_within_deadline(r, DEADLINE_MS)
 
 
 @pytest.mark.parametrize("name", [*STALLS, "stall-in-tls-handshake"])

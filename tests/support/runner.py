@@ -114,6 +114,16 @@ class Runner:
         self.registry.check(err, "stderr")
 
 
+def assert_within_deadline(r, deadline_ms):
+    """The run ended by its deadline, not at the end of whatever it waited for. The callers wait for
+    something that does not end on its own (a stalled server, a port that never answers, a throttle
+    that never lifts, retries), so without the deadline the run would last until the Runner's 30 s
+    timeout: any bound well below that proves the cut. Twice the deadline plus 3 s leaves seconds for process
+    start and exit on a loaded machine, and still catches a deadline that is not kept."""
+    bound = 2 * deadline_ms / 1000 + 3
+    assert r.elapsed < bound, f"{r.elapsed:.2f} s against a deadline of {deadline_ms} ms (bound {bound:.1f} s): {r!r}"
+
+
 def assert_no_command(r):
     """The command was not started: envreport would have printed its JSON on stdout."""
     assert r.stdout == "", r
