@@ -136,13 +136,19 @@ def test_fault_that_is_not_retried(h, fsm, params, name):
     assert "FAULTY" in line and p in line and "request id faultsm-" in line, line
 
 
-def test_access_denied_call_is_repeated_name_by_name(h, fsm, params):
-    # AWS refuses a whole GetParameters call when one name is denied: each name is asked again
-    # alone, so the denied one is reported (77) and the other is read.
+def one_denied(fsm, params):
+    """Two parameters, every call that names the second refused with AccessDeniedException (AWS
+    refuses a whole GetParameters call when one of its names is denied)."""
     vals = params(2)
     good, denied = vals
     f = fsm({}, vals)
     f.fault("error", op=PARAMS, name=denied, code="AccessDeniedException")
+    return f, vals, good, denied
+
+
+def test_access_denied_call_is_repeated_name_by_name(h, fsm, params):
+    # Each name is asked again alone, so the denied one is reported (77) and the other is read.
+    f, vals, good, denied = one_denied(fsm, params)
     r = h.run_cmd(fault_env(h, f, {"GOOD": f"ssm:{good}", "DENIED": f"ssm:{denied}"}))
     assert r.rc == 77, r
     assert_no_command(r)
@@ -154,10 +160,7 @@ def test_access_denied_call_is_repeated_name_by_name(h, fsm, params):
 
 
 def test_access_denied_optional_parameter_is_left_out(h, fsm, params):
-    vals = params(2)
-    good, denied = vals
-    f = fsm({}, vals)
-    f.fault("error", op=PARAMS, name=denied, code="AccessDeniedException")
+    f, vals, good, denied = one_denied(fsm, params)
     refs = {"GOOD": f"ssm:{good}", "DENIED": {"parameter": denied, "optional": True}}
     r = h.run_cmd(fault_env(h, f, refs, names=list(refs)))
     assert r.rc == 0, r
