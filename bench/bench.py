@@ -21,8 +21,9 @@ Samples are interleaved, A B C ... A B C ..., over every cell (contender x secre
 so machine noise falls on all of them alike; slow contenders take part in fewer rounds, spread evenly
 over the run. Nothing is a warm-up: one verification run per cell comes first and is not counted.
 
-The endpoint is bench/fastsm.py, an asyncio HTTPS Secrets Manager (awsJson 1.1, keep-alive, TLS 1.3),
-so the server is not the bottleneck; its own latency is measured and reported as the baseline. Added
+The endpoint is tests/support/faultsm.py, the test suite's fake AWS endpoint, with no quota and no fault
+(awsJson 1.1, keep-alive, TLS 1.3, a thread per connection and hand-rolled HTTP/1.1), so the server is
+not the bottleneck; its own latency is measured and reported as the baseline. Added
 round-trip time goes through bench/delayproxy.py (D ms each way per chunk, the TCP handshake charged
 one round trip): "10 ms RTT" is D = 5.
 
@@ -58,6 +59,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(HERE))
 
 from support.pki import make_pki  # noqa: E402
+from support.runner import stop_process  # noqa: E402
 
 import chart  # noqa: E402
 
@@ -65,6 +67,7 @@ REGION = "us-east-1"
 KEY_ID, SECRET_KEY, TOKEN = "AKIDLAMBDASECRETSBENCH", "bench-secret-access-key", "bench-session-token"
 EMULATOR = ROOT / "layer" / "emulator" / "runtime_api.py"
 HANDLER = ROOT / "layer" / "emulator" / "handler.py"
+FAULTSM = ROOT / "tests" / "support" / "faultsm.py"  # the endpoint (no quota, no fault)
 
 # Targets of issue 6: (contender, its median x this >= lambda-secrets' median), judged on 1 secret.
 TARGETS = [("curl", 0.40), ("aws-sdk-rust", 0.15), ("boto3", 0.05), ("aws-cli", 0.02)]
@@ -169,20 +172,14 @@ class Proc:
             die(f"{argv[1]} did not start: {Path(log_path).read_text()[-2000:]}")
 
     def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            try:
-                self.p.wait(5)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
+        stop_process(self.p, 5)
         self.log.close()
 
 
 def server_stats(port, ca, reset=False):
     ctx = ssl.create_default_context(cafile=ca)
-    req = urllib.request.Request(f"https://127.0.0.1:{port}/__stats" + ("/reset" if reset else ""),
-                                 method="POST" if reset else "GET")
+    req = urllib.request.Request(f"https://127.0.0.1:{port}/_faultsm/" + ("reset" if reset else "stats"),
+                                 data=b"" if reset else None)
     with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
         return json.load(r)
 
@@ -532,8 +529,7 @@ def machine_facts(a):
             m = re.search(rf'name = "{crate}"\nversion = "([^"]+)"', lock.read_text())
             if m:
                 facts[crate] = m.group(1)
-    m = re.search(r'^version = "([^"]+)"', (ROOT / "Cargo.toml").read_text(), re.M)
-    facts["lambda_secrets"] = m.group(1) if m else None
+    facts["lambda_secrets"] = run_text([str(ROOT / "scripts" / "version")])
     if os.path.isfile(a.binary):
         facts["lambda_secrets_sha256"] = hashlib.sha256(Path(a.binary).read_bytes()).hexdigest()
     facts["git"] = run_text(["git", "-C", str(ROOT), "describe", "--always", "--dirty"])
@@ -627,7 +623,7 @@ def markdown_report(res):
                    f"{'yes' if t['met'] else '**no**'} | {others} | {t['note']} |")
     b = res["server_baseline"]
     out += ["", "## The server's own latency (baseline)", "",
-            "A bare Python TLS client against bench/fastsm.py, per added RTT; and the server's own handling "
+            "A bare Python TLS client against tests/support/faultsm.py, per added RTT; and the server's own handling "
             "time per request during the run (end of request head to end of reply write).", "",
             "| added RTT | new connection + TLS + 1 request (median) | 1 request on that connection (median) | TLS |",
             "|---:|---:|---:|---|"]
@@ -714,19 +710,27 @@ def parse_args(argv=None):
 
 
 def build_runtime():
-    """bench/runtime, static (musl) when the target is installed; cargo does nothing when up to date."""
+    """bench/runtime, static (musl) when the target is installed; cargo does nothing when up to date.
+    Where the binary went is cargo's word (its JSON messages), so CARGO_TARGET_DIR and cargo's own
+    configuration are followed."""
     crate = HERE / "runtime"
     triple = f"{platform.machine()}-unknown-linux-musl"
     sysroot = subprocess.run(["rustc", "--print", "sysroot"], capture_output=True, text=True).stdout.strip()
-    argv = ["cargo", "build", "--release", "--locked", "--quiet"]
-    out = crate / "target" / "release" / "bench-runtime"
+    argv = ["cargo", "build", "--release", "--locked", "--quiet", "--message-format=json"]
     if sysroot and os.path.isdir(os.path.join(sysroot, "lib", "rustlib", triple, "lib")):
         argv += ["--target", triple]
-        out = crate / "target" / triple / "release" / "bench-runtime"
-    r = subprocess.run(argv, cwd=crate, capture_output=True, text=True)
+    env = dict(os.environ)
+    if env.get("CARGO_TARGET_DIR"):  # relative to where we were started, as scripts/test reads it
+        env["CARGO_TARGET_DIR"] = os.path.abspath(env["CARGO_TARGET_DIR"])
+    r = subprocess.run(argv, cwd=crate, capture_output=True, text=True, env=env)
     if r.returncode != 0:
         die(f"building bench/runtime failed:\n{r.stderr[-3000:]}")
-    return str(out)
+    for line in r.stdout.splitlines():
+        msg = json.loads(line)
+        if msg.get("reason") == "compiler-artifact" and msg.get("target", {}).get("name") == "bench-runtime" \
+                and msg.get("executable"):
+            return msg["executable"]
+    die("building bench/runtime produced no bench-runtime executable (cargo's messages named none)")
 
 
 def select_contenders(a):
@@ -748,8 +752,9 @@ class Endpoints:
 
     def __init__(self, a, pki, secrets_file, tmp):
         self.procs = []
-        self.server = self._start([str(HERE / "fastsm.py"), "--secrets", secrets_file, "--cert", pki["cert"],
-                                   "--key", pki["key"]], os.path.join(tmp, "fastsm.log"))
+        self.server = self._start([str(FAULTSM), "--secrets", secrets_file, "--cert", pki["cert"], "--key", pki["key"],
+                                   "--get-rate", "0", "--batch-rate", "0", "--ssm-rate", "0", "--no-record"],
+                                  os.path.join(tmp, "faultsm.log"))
         self.ports = {}
         for rtt in a.rtt:
             self.ports[rtt] = self.server.port if rtt == 0 else self._start(

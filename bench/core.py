@@ -5,7 +5,7 @@ exit, CPU time (user + sys) and peak RSS. Commands are interleaved (A B C ... A 
 machine noise falls on all of them alike, and ratios are taken between medians of the same run.
 
 Cases (issue 2's performance section), all against one local HTTPS Secrets Manager (moto, or the
-scripted responder of tests/support/fakesm.py with --server fake, which isolates client cost):
+fault server of tests/support/faultsm.py with --server fake, which isolates client cost):
   a) LAMBDA_SECRETS empty: `lambda-secrets /bin/true` against `/bin/true`
   b) one secret then exec /bin/true, against one `curl --aws-sigv4` GetSecretValue request
   c) ten secrets against one secret
@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from support.fakesm import FakeSecretsManager  # noqa: E402
+from support.faultsm import FaultServer  # noqa: E402
 from support.motoctl import MotoServer  # noqa: E402
 from support.pki import make_pki  # noqa: E402
 
@@ -71,7 +71,7 @@ def main():
     ap.add_argument("binary")
     ap.add_argument("--runs", type=int, default=100)
     ap.add_argument("--server", choices=["moto", "fake"], default="moto",
-                    help="moto (checks signatures; Python, ~10 ms a request) or the scripted fake (client cost)")
+                    help="moto (checks signatures; Python, ~10 ms a request) or the fault server, no fault (client cost)")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args()
     binary = str(Path(args.binary).resolve())
@@ -88,7 +88,7 @@ def main():
             for name, value in values.items():
                 sm.create_secret(Name=name, SecretString=value)
         else:
-            server = FakeSecretsManager(values, pki=pki)
+            server = FaultServer(values, pki=pki, record=False)
             endpoint = server.url
         try:
             creds = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}

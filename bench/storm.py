@@ -89,10 +89,12 @@ def start_server(pki, args, secrets):
     for spec in args.fault:
         cmd += ["--fault", spec]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    url = proc.stdout.readline().strip()
-    if not url.startswith("https://"):
+    line = proc.stdout.readline()
+    try:
+        url = json.loads(line)["url"]
+    except (ValueError, KeyError):
         proc.kill()
-        raise SystemExit(f"faultsm did not start: {url!r}")
+        raise SystemExit(f"faultsm did not start: {line!r}")
     return proc, url
 
 

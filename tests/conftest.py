@@ -29,6 +29,12 @@ ROOT = Path(__file__).resolve().parent.parent
 SUPPORT = Path(__file__).resolve().parent / "support"
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "needs_ssm_binary: needs a binary that reads SSM parameters (its --help mentions `ssm:`); "
+        "skipped with the reason shown when it does not, and a failure with LAMBDA_SECRETS_REQUIRE_SSM=1")
+
+
 # ---------------------------------------------------------------- the binary
 
 
@@ -51,9 +57,8 @@ def binary():
 
 @pytest.fixture(scope="session")
 def crate_version():
-    import tomllib
-
-    return tomllib.loads((ROOT / "Cargo.toml").read_text())["package"]["version"]
+    """scripts/version: the one reader of the crate's version."""
+    return subprocess.run([ROOT / "scripts" / "version"], capture_output=True, text=True, check=True).stdout.strip()
 
 
 # ---------------------------------------------------------------- processes the tests start

@@ -59,17 +59,22 @@ def test_every_cell_is_measured(small_run):
             assert r["rss_mib"] is None
         else:
             assert len(r["samples"]["rss_mib"]) == 1 and r["rss_mib"]["max"] > 0
-    # An added round trip must show: a fresh HTTPS connection costs at least 3 of them (TCP, TLS 1.3,
-    # the request), so +10 ms adds at least 30 ms to lambda-secrets and curl.
+    # The added round trip is really in the path: a fresh HTTPS connection costs at least 3 of them
+    # (TCP, TLS 1.3, the request), each delayed by the proxy's sleeps, so every +10 ms run of
+    # lambda-secrets and curl takes at least 30 ms. A lower bound made of sleeps holds on a loaded
+    # machine (load only adds); comparing two measured times would not, so none is compared here.
     for name in ("lambda-secrets", "curl"):
-        assert cells[(name, 1, 10)]["wall"]["min"] >= cells[(name, 1, 0)]["wall"]["min"] + 25
+        assert cells[(name, 1, 10)]["wall"]["min"] >= 30, cells[(name, 1, 10)]["wall"]
 
 
 def test_the_server_baseline_and_its_counts(small_run):
     _, res, _ = small_run
     b = res["server_baseline"]
     assert set(b["raw_client"]) == {"0", "10"}
-    assert b["raw_client"]["10"]["fresh"]["median"] >= 30 > b["raw_client"]["0"]["fresh"]["median"]
+    # Lower bounds made of the proxy's sleeps only (see test_every_cell_is_measured): a fresh
+    # connection is 3 delayed round trips, a request on it 1.
+    assert b["raw_client"]["10"]["fresh"]["min"] >= 30 and b["raw_client"]["10"]["kept_alive"]["min"] >= 10
+    assert b["raw_client"]["0"]["fresh"]["n"] == 3 == b["raw_client"]["10"]["kept_alive"]["n"]
     assert b["raw_client"]["0"]["tls"] == "TLSv1.3"
     # Timed and RSS runs only (the verification runs come before the counters are reset):
     # one request per run of lambda-secrets, curl and boto3 (a batch for 2); one per secret for the CLI.

@@ -1,5 +1,5 @@
-"""Fixtures for the fault tests: the fault-injecting Secrets Manager (support/faultsm.py) over HTTPS
-with the session's test CA (or plain HTTP), and secret values for it.
+"""Fixtures for the fault tests: the fault-injecting Secrets Manager and Parameter Store
+(support/faultsm.py) over HTTPS with the session's test CA (or plain HTTP), and values for it.
 
 Every value a fault server serves is a sentinel of the session registry (`values`), so the Runner's
 check of every run's stdout and stderr covers every fault path, at the debug log level by default
@@ -8,16 +8,18 @@ check of every run's stdout and stderr covers every fault path, at the debug log
 
 import pytest
 
-from support.faultsm import FaultSecretsManager
+from support.faultsm import FaultServer
 
 
 @pytest.fixture
 def fsm(pki):
-    """`fsm(secrets, tls=True, quotas=None, seed=0)` -> a started FaultSecretsManager, stopped after."""
+    """`fsm(secrets, parameters=None, tls=True, quotas=None, seed=0, page_size=10)` -> a started
+    FaultServer, stopped after."""
     servers = []
 
-    def make(secrets, tls=True, quotas=None, seed=0):
-        server = FaultSecretsManager(secrets, pki=pki if tls else None, quotas=quotas, seed=seed)
+    def make(secrets, parameters=None, tls=True, quotas=None, seed=0, page_size=10):
+        server = FaultServer(secrets, parameters, pki=pki if tls else None, quotas=quotas, seed=seed,
+                             page_size=page_size)
         servers.append(server)
         return server
 

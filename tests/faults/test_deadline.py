@@ -1,7 +1,7 @@
 """The deadline: a server that stalls (before the headers, in the middle of the body, in the TLS
 handshake) or answers too slowly never holds the process past LAMBDA_SECRETS_TIMEOUT_MS plus a
 margin, and then nothing is started. These are the only tests here that look at a clock, and only as
-an upper bound with a generous margin (MARGIN).
+an upper bound far below the length of the stall (runner.assert_within_deadline).
 
 Each attempt gets a share of the time left (src/retry.rs), so one stalled request does not use up
 the deadline: a stall that hits one request only is survived by the next attempt.
@@ -10,12 +10,11 @@ the deadline: a stall that hits one request only is survived by the next attempt
 import pytest
 
 from support.faultsm import BATCH, GET
-from support.runner import assert_no_command, expect_env, lines_with
+from support.runner import assert_no_command, assert_within_deadline, expect_env, lines_with
 
 from .common import fault_env, refs_for
 
 DEADLINE_MS = 1500
-MARGIN = 2.0  # seconds past the deadline allowed for process start, exit and a loaded machine
 
 STALLS = {
     "stall-before-headers": {"fault": "stall_headers"},
@@ -33,7 +32,7 @@ def stall(f, name, **sel):
 
 
 def within_deadline(r):
-    assert r.elapsed < DEADLINE_MS / 1000 + MARGIN, f"{r.elapsed:.2f} s: {r!r}"
+    assert_within_deadline(r, DEADLINE_MS)
 
 
 @pytest.mark.parametrize("name", [*STALLS, "stall-in-tls-handshake"])
@@ -112,6 +111,23 @@ def test_one_stalled_batch_is_survived_by_falling_back(h, fsm, values):
     expect_env(r, {f"V{i}": v for i, v in enumerate(vals.values())})
     assert f.outcomes(BATCH) == ["stall_headers"]
     assert f.count(GET) == 5
+
+
+def test_retries_stop_at_the_deadline(h, fsm, values):
+    # Throttled on every request with 20 attempts allowed: the deadline, not the attempts, ends it.
+    vals = values(1)
+    f = fsm(vals)
+    f.fault("throttle", op=GET)
+    r = h.run_cmd(fault_env(h, f, refs_for(vals, "LATE"), AWS_MAX_ATTEMPTS="20",
+                            LAMBDA_SECRETS_TIMEOUT_MS=str(DEADLINE_MS)))
+    assert r.rc == 69, r
+    within_deadline(r)
+    assert_no_command(r)
+    n = f.count(GET)
+    assert 1 <= n < 20, n
+    (line,) = [line for line in r.lines if ": error: " in line]
+    assert "LATE0 from secret fault/s0: ThrottlingException" in line, line
+    assert line.endswith(f"(LAMBDA_SECRETS_TIMEOUT_MS ran out after {n} attempt{'s' if n > 1 else ''})"), line
 
 
 def test_a_slow_answer_inside_the_deadline_is_waited_for(h, fsm, values):

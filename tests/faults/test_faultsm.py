@@ -1,6 +1,7 @@
-"""The fault-injecting Secrets Manager itself (support/faultsm.py), seen from a plain Python client:
+"""The fault server itself (support/faultsm.py), Secrets Manager side, seen from a plain Python client:
 each fault does what it says, the selectors pick the requests they say, quotas are token buckets,
-counts are right, and the standalone process the storm uses starts, answers and reports."""
+counts are right, and the standalone process the benchmark and the storm use starts, answers and
+reports. Its SSM side is in test_faultsm_ssm.py, through boto3."""
 
 import base64
 import http.client
@@ -30,11 +31,14 @@ class Client:
             self.conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
         self.key = key
 
-    def call(self, op, body):
-        self.conn.request("POST", "/", json.dumps(body), {
-            "X-Amz-Target": f"secretsmanager.{op}", "Content-Type": "application/x-amz-json-1.1",
-            "Authorization": f"AWS4-HMAC-SHA256 Credential={self.key}/20260101/us-east-1/secretsmanager/aws4_request",
-        })
+    def headers(self, op, signed=True):
+        h = {"X-Amz-Target": f"secretsmanager.{op}", "Content-Type": "application/x-amz-json-1.1"}
+        if signed:
+            h["Authorization"] = f"AWS4-HMAC-SHA256 Credential={self.key}/20260101/us-east-1/secretsmanager/aws4_request"
+        return h
+
+    def call(self, op, body, signed=True):
+        self.conn.request("POST", "/", json.dumps(body), self.headers(op, signed))
         resp = self.conn.getresponse()
         return resp.status, dict((k.lower(), v) for k, v in resp.getheaders()), resp.read()
 
@@ -101,21 +105,33 @@ def test_connection_faults(fsm, client, h, tls):
 
 
 def test_stalls_end_at_the_client_timeout(fsm, client, h):
+    # Each connection is made with a generous timeout, so that a slow handshake on a loaded machine is
+    # not mistaken for the stall; only the stalled read gets a short one, and the stall is endless.
     f = fsm({"w/a": h.sentinel()})
+
+    def connected(c):
+        c.conn.connect()
+        c.conn.sock.settimeout(0.3)
+        return c
+
     f.fault("stall_headers", op=GET, times=1)
     with pytest.raises(TimeoutError):
-        client(f, timeout=0.3).call(GET, {"SecretId": "w/a"})
+        connected(client(f, timeout=30)).call(GET, {"SecretId": "w/a"})
     f.fault("stall_body", op=GET, times=1)
-    c = client(f, timeout=0.3)
-    c.conn.request("POST", "/", json.dumps({"SecretId": "w/a"}), {"X-Amz-Target": f"secretsmanager.{GET}"})
+    c = client(f, timeout=30)
+    c.conn.request("POST", "/", json.dumps({"SecretId": "w/a"}), c.headers(GET))
     resp = c.conn.getresponse()  # the headers come
     assert resp.status == 200 and int(resp.getheader("Content-Length")) > 0
+    c.conn.sock.settimeout(0.3)
     with pytest.raises(TimeoutError):
         resp.read()  # the body never ends
+    assert f.outcomes(GET) == ["stall_headers", "stall_body"]
     f.stall_handshakes(1)
     with pytest.raises((TimeoutError, socket.timeout)):
         client(f, timeout=0.3).call(GET, {"SecretId": "w/a"})
+    assert f.handshake_stalls == 0  # that connection took the stall
     assert client(f).call(GET, {"SecretId": "w/a"})[0] == 200  # the next connection is fine
+    assert f.count(GET) == 3
 
 
 def test_reply_faults(fsm, client, h):
@@ -183,12 +199,44 @@ def test_quotas_are_token_buckets_per_operation(fsm, client, h):
 
 
 def test_quota_refills_at_its_rate(fsm, client, h):
-    import time
+    # The bucket's clock is the test's: no sleeping, and no race with a loaded machine.
     f = fsm({"w/a": h.sentinel()}, quotas={BATCH: (5, 1)})
+    now = [1000.0]
+    bucket = f.buckets[BATCH]
+    bucket.clock, bucket.last = (lambda: now[0]), now[0]
     c = client(f)
     assert [c.call(BATCH, {"SecretIdList": ["w/a"]})[0] for _ in range(2)] == [200, 400]
-    time.sleep(0.5)  # 2.5 tokens' worth, capped at the burst of 1
+    now[0] += 0.1  # half a token
+    assert c.call(BATCH, {"SecretIdList": ["w/a"]})[0] == 400
+    now[0] += 0.4  # 2.5 tokens' worth in all, capped at the burst of 1
     assert [c.call(BATCH, {"SecretIdList": ["w/a"]})[0] for _ in range(2)] == [200, 400]
+
+
+def test_unsigned_request_is_refused(fsm, client, h):
+    f = fsm({"w/a": h.sentinel()})
+    status, _, data = client(f).call(GET, {"SecretId": "w/a"}, signed=False)
+    assert status == 400 and json.loads(data)["__type"] == "MissingAuthenticationTokenException"
+    assert f.outcomes(GET) == ["unsigned"]
+
+
+def test_reorder_connections_and_requests_in_flight(fsm, client, h):
+    f = fsm({f"w/{i}": h.sentinel() for i in range(3)})
+    f.fault("reorder", op=BATCH, times=1)
+    f.fault("slow", op=GET, seconds=0.3)
+    c = client(f)
+    _, _, data = c.call(BATCH, {"SecretIdList": ["w/0", "w/1", "w/2"]})
+    assert [v["Name"] for v in json.loads(data)["SecretValues"]] == ["w/2", "w/1", "w/0"]
+    c.call(GET, {"SecretId": "w/0"})  # the same connection
+    assert f.connections == 1 and f.snapshot()["max_in_flight"] == 1
+    # Three slow requests on three connections at once: the server sees them in flight together.
+    import threading
+    threads = [threading.Thread(target=client(f).call, args=(GET, {"SecretId": "w/1"})) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert f.connections == 4 and f.count(GET) == 4
+    assert f.snapshot()["max_in_flight"] == 3
 
 
 def test_standalone_process(pki, h):
@@ -200,8 +248,9 @@ def test_standalone_process(pki, h):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
-        url = proc.stdout.readline().strip()
-        assert url.startswith("https://localhost:"), url
+        line = json.loads(proc.stdout.readline())
+        url = line["url"]
+        assert url == f"https://localhost:{line['port']}", line
         server = type("S", (), {"url": url})
         c = Client(server, pki["ca"], key="AKIDSTANDALONE")
         assert c.call(GET, {"SecretId": "w/a"})[0] == 503
@@ -210,6 +259,13 @@ def test_standalone_process(pki, h):
         c.conn.request("GET", "/_faultsm/stats")
         stats = json.loads(c.conn.getresponse().read())
         assert stats["by_key"] == {"AKIDSTANDALONE": {GET: {"status": 1, "ok": 1}, BATCH: {"ok": 2, "quota": 1}}}
+        assert stats["requests"] == {GET: 2, BATCH: 3} and stats["connections"] == 1
+        assert len(stats["handling_us"]) == 4  # the normal answers and the quota refusal: not the fault
+        c.conn.request("POST", "/_faultsm/reset", b"")
+        c.conn.getresponse().read()
+        c.conn.request("GET", "/_faultsm/stats")
+        stats = json.loads(c.conn.getresponse().read())
+        assert stats["requests"] == {} and stats["handling_us"] == []
         c.close()
     finally:
         proc.terminate()
@@ -234,5 +290,5 @@ def test_stop_ends_every_stall(fsm, client, h):
     while f.count(GET) == 0:
         t.join(0.01)
     f.stop()
-    t.join(5)
+    t.join(30)  # ends at once; the bound only keeps a broken stop() from hanging the suite
     assert not t.is_alive() and errors

@@ -84,6 +84,19 @@ def test_exit_code_is_the_first_that_applies_and_every_failure_is_reported(h, fs
         assert lines_with(r, f"V{i} from secret {name}: "), r
 
 
+def test_a_data_error_comes_before_unavailable(h, fsm, values):
+    # 65 (a JSON key the secret lacks) before 69 (still throttled after the last attempt).
+    f = fsm({"fault/down": h.sentinel(), "fault/other": '{"k": "%s"}' % h.sentinel()})
+    f.fault("throttle", op=GET, secret="fault/down")
+    r = h.run_cmd(fault_env(h, f, {"VAR_DOWN": "fault/down", "VAR_OTHER": "fault/other:missing"},
+                            LAMBDA_SECRETS_BATCH="never", AWS_MAX_ATTEMPTS="1"))
+    assert r.rc == 65, r
+    assert_no_command(r)
+    assert len(error_lines(r)) == 2, r
+    assert lines_with(r, "VAR_DOWN from secret fault/down: ThrottlingException"), r
+    assert lines_with(r, "VAR_OTHER from secret fault/other: "), r
+
+
 @pytest.mark.parametrize("code", CLOCK_CODES)
 def test_clock_answer_is_not_retried_and_names_the_clock(h, fsm, values, code):
     vals = values(1)

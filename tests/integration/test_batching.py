@@ -34,13 +34,25 @@ def test_twenty_five_secrets_use_two_batch_calls(h):
     assert lines_with(r, "injected 25 variables from 25 secrets"), r
 
 
-def test_one_secret_uses_get_secret_value(h):
-    s = h.seed("single")
-    r = h.run_cmd(h.env({"ONLY": s.name}, names=["ONLY"]))
+# One secret: which calls read it, by LAMBDA_SECRETS_BATCH and by whether the caller may batch.
+ONE_SECRET = {
+    "auto-uses-get": ("auto", False, {"GetSecretValue": 1, "BatchGetSecretValue": 0}),
+    "always-batches-even-one": ("always", False, {"GetSecretValue": 0, "BatchGetSecretValue": 1}),
+    "ALWAYS-any-case": ("ALWAYS", False, {"GetSecretValue": 0, "BatchGetSecretValue": 1}),
+    "always-refused-falls-back": ("always", True, {"GetSecretValue": 1, "BatchGetSecretValue": 1}),
+}
+
+
+@pytest.mark.parametrize("mode,nobatch,calls", ONE_SECRET.values(), ids=ONE_SECRET.keys())
+def test_one_secret(h, mode, nobatch, calls):
+    s = h.seed("one")
+    r = h.run_cmd(h.env({"ONE": s.name}, names=["ONE"], creds=h.nobatch if nobatch else None,
+                        LAMBDA_SECRETS_BATCH=mode))
     assert r.rc == 0, r
-    expect_env(r, {"ONLY": s.value})
-    assert r.count("GetSecretValue") == 1, r
-    assert r.count("BatchGetSecretValue") == 0, r
+    expect_env(r, {"ONE": s.value})
+    assert {op: r.count(op) for op in calls} == calls, r
+    if calls["BatchGetSecretValue"] and not nobatch:
+        assert r.counts["batch_sizes"] == [1], r
 
 
 def test_batch_never(h):
@@ -51,17 +63,6 @@ def test_batch_never(h):
     expect_env(r, {f"N{i}": s.value for i, s in enumerate(secrets)})
     assert r.count("GetSecretValue") == 3, r
     assert r.count("BatchGetSecretValue") == 0, r
-
-
-@pytest.mark.parametrize("mode", ["always", "ALWAYS"])
-def test_batch_always_batches_even_one_secret(h, mode):
-    s = h.seed("always")
-    r = h.run_cmd(h.env({"ONE": s.name}, names=["ONE"], LAMBDA_SECRETS_BATCH=mode))
-    assert r.rc == 0, r
-    expect_env(r, {"ONE": s.value})
-    assert r.count("BatchGetSecretValue") == 1, r
-    assert r.count("GetSecretValue") == 0, r
-    assert r.counts["batch_sizes"] == [1], r
 
 
 def test_version_pinned_reference_always_uses_get_secret_value(h):
@@ -122,37 +123,19 @@ def test_concurrency_one_still_fetches_everything(h):
     assert r.count("GetSecretValue") == 4, r
 
 
-def test_fallback_without_batch_permission(h):
+@pytest.mark.parametrize("n,batches", [(3, (1,)), (25, (1, 2))], ids=["three", "twenty-five"])
+def test_fallback_without_batch_permission(h, n, batches):
     # it-nobatch may GetSecretValue on every secret but lacks secretsmanager:BatchGetSecretValue:
     # the refused batch call is not retried; each secret is read with GetSecretValue instead.
-    secrets = seed_many(h, "fallback-", 3)
-    refs = {f"F{i}": s.name for i, s in enumerate(secrets)}
+    # With 25 (two chunks), whether the second chunk is still tried after the first refusal is not
+    # fixed by the README (either way every secret is then read once with GetSecretValue).
+    secrets = seed_many(h, f"fallback{n}-", n)
+    refs = {f"F{i:02d}": s.name for i, s in enumerate(secrets)}
     r = h.run_cmd(h.env(refs, names=list(refs), creds=h.nobatch))
     assert r.rc == 0, r
-    expect_env(r, {f"F{i}": s.value for i, s in enumerate(secrets)})
-    assert r.count("BatchGetSecretValue") == 1, r
-    assert r.count("GetSecretValue") == 3, r
-
-
-def test_fallback_without_batch_permission_twenty_five(h):
-    secrets = seed_many(h, "fallback25-", 25)
-    refs = {f"G{i:02d}": s.name for i, s in enumerate(secrets)}
-    r = h.run_cmd(h.env(refs, names=list(refs), creds=h.nobatch))
-    assert r.rc == 0, r
-    expect_env(r, {f"G{i:02d}": s.value for i, s in enumerate(secrets)})
-    # Each refused chunk is not retried; whether the second chunk is still tried after the first
-    # refusal is not fixed by the SPEC (either way every secret is then read once with GetSecretValue).
-    assert r.count("BatchGetSecretValue") in (1, 2), r
-    assert r.count("GetSecretValue") == 25, r
-
-
-def test_fallback_with_batch_always(h):
-    s = h.seed("fallback-always")
-    r = h.run_cmd(h.env({"ONE": s.name}, names=["ONE"], creds=h.nobatch, LAMBDA_SECRETS_BATCH="always"))
-    assert r.rc == 0, r
-    expect_env(r, {"ONE": s.value})
-    assert r.count("BatchGetSecretValue") == 1, r
-    assert r.count("GetSecretValue") == 1, r
+    expect_env(r, {f"F{i:02d}": s.value for i, s in enumerate(secrets)})
+    assert r.count("BatchGetSecretValue") in batches, r
+    assert r.count("GetSecretValue") == n, r
 
 
 def test_request_count_in_success_line(h):

@@ -9,7 +9,7 @@ import pytest
 
 from support.motoctl import Creds
 from support.credserver import ContainerCredentialsServer
-from support.runner import assert_no_command, expect_env, lines_with
+from support.runner import assert_no_command, assert_within_deadline, expect_env, lines_with
 
 CONTAINER_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
@@ -154,7 +154,7 @@ def test_container_endpoint_unreachable_is_69(h, two):
     assert r.rc == 69, r
     assert_no_command(r)
     assert sm_requests(r) == 0, r
-    assert r.elapsed < 6, r
+    assert_within_deadline(r, 1500)
 
 
 def test_container_endpoint_failing_with_500_is_69(h, two, creds_server):
@@ -167,7 +167,7 @@ def test_container_endpoint_failing_with_500_is_69(h, two, creds_server):
     assert_no_command(r)
     assert sm_requests(r) == 0, r
     assert len(creds_server.requests) >= 1
-    assert r.elapsed < 6, r
+    assert_within_deadline(r, 1500)
 
 
 def test_container_full_uri_plain_http_to_a_disallowed_host_is_refused(h, two):
@@ -237,4 +237,5 @@ def test_container_endpoint_that_never_answers_is_69_at_the_deadline(h, two, han
     assert r.rc == 69, r
     assert_no_command(r)
     assert sm_requests(r) == 0, r
-    assert 1.0 <= r.elapsed < 1.2 + 2, r
+    assert r.elapsed >= 1.0, r  # it did wait for an answer (a lower bound: load only adds to it)
+    assert_within_deadline(r, 1200)

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from support.runner import assert_no_command, expect_env, lines_with
+from support.runner import assert_no_command, assert_within_deadline, expect_env, lines_with
 
 
 def sm_requests(r):
@@ -343,10 +343,13 @@ def test_array_form_value_with_a_nul_byte_is_65(h, nul_secrets):
 
 def test_closed_port_with_one_attempt_is_69_at_once(h, plain):
     url = f"https://localhost:{h.closed_port()}"
-    r = h.run_cmd(h.env({"NET_P": plain.name}, AWS_ENDPOINT_URL_SECRETS_MANAGER=url, AWS_MAX_ATTEMPTS="1"))
+    # "At once": a refused connection with one attempt does not wait for the deadline, made long
+    # here (20 s) so that half of it is a generous bound.
+    r = h.run_cmd(h.env({"NET_P": plain.name}, AWS_ENDPOINT_URL_SECRETS_MANAGER=url, AWS_MAX_ATTEMPTS="1",
+                        LAMBDA_SECRETS_TIMEOUT_MS="20000"))
     assert r.rc == 69, r
     assert_no_command(r)
-    assert r.elapsed < 3, r
+    assert r.elapsed < 10, r
     assert lines_with(r, "error", "NET_P", plain.name), r
 
 
@@ -357,7 +360,7 @@ def test_closed_port_with_retries_is_69_within_the_deadline(h, plain):
                         LAMBDA_SECRETS_TIMEOUT_MS="1500"))
     assert r.rc == 69, r
     assert_no_command(r)
-    assert r.elapsed < 1.5 + 2, r
+    assert_within_deadline(r, 1500)
     assert lines_with(r, "NET_P", plain.name), r  # every failing secret is reported
     assert lines_with(r, "NET_Q", other.arn), r
 
@@ -367,4 +370,5 @@ def test_a_server_that_never_answers_is_69_at_the_deadline(h, plain, hanging_por
     r = h.run_cmd(h.env({"P": plain.name}, AWS_ENDPOINT_URL_SECRETS_MANAGER=url, LAMBDA_SECRETS_TIMEOUT_MS="1200"))
     assert r.rc == 69, r
     assert_no_command(r)
-    assert 1.0 <= r.elapsed < 1.2 + 2, r
+    assert r.elapsed >= 1.0, r  # it did wait for an answer (a lower bound: load only adds to it)
+    assert_within_deadline(r, 1200)

@@ -3,7 +3,7 @@
 import pytest
 
 from support.proxy import ConnectProxy
-from support.runner import assert_no_command, expect_env
+from support.runner import assert_no_command, clean_env, expect_env
 
 
 @pytest.fixture
@@ -81,11 +81,7 @@ ENDPOINTS = {
 def test_default_endpoint(h, recorder, extra, secret_id, host):
     env = h.env({"P": secret_id}, AWS_ENDPOINT_URL_SECRETS_MANAGER=None, HTTPS_PROXY=recorder.url,
                 AWS_MAX_ATTEMPTS="1", LAMBDA_SECRETS_TIMEOUT_MS="2000")
-    env.update({k: v for k, v in extra.items() if v is not None})
-    for k, v in extra.items():
-        if v is None:
-            env.pop(k, None)
-    r = h.run_cmd(env)
+    r = h.run_cmd(clean_env(extra, env))
     assert r.rc == 69, r
     assert_no_command(r)
     assert recorder.targets and set(recorder.targets) == {("CONNECT", host)}, recorder.targets

@@ -14,15 +14,16 @@ import json
 import os
 import platform
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from support.motoctl import MotoServer
+from support.runner import clean_env
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = ROOT / "layer"
@@ -153,17 +154,6 @@ class Emulated:
         return f"Emulated(rc={self.rc}, result={json.dumps(self.result)}, stderr={self.stderr[-3000:]!r})"
 
 
-def emulator_env(extra):
-    """A clean environment: PATH, HOME and LANG from here, plus `extra` (None removes)."""
-    env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
-    for k, v in extra.items():
-        if v is None:
-            env.pop(k, None)
-        else:
-            env[k] = v
-    return env
-
-
 @pytest.fixture(scope="session")
 def opt_namespace():
     """prefix(opt_dir) -> argv prefix that runs a command in a private mount namespace where
@@ -187,7 +177,7 @@ def emulate(registry):
 
     def run(command, env, *options, prefix=(), timeout=60):
         argv = [*prefix, sys.executable, str(EMULATOR), *options, "--", *command]
-        proc = subprocess.run(argv, env=emulator_env(env), capture_output=True, timeout=timeout)
+        proc = subprocess.run(argv, env=clean_env(env), capture_output=True, timeout=timeout)
         registry.check(proc.stdout, "stdout", "the Runtime API emulator")
         registry.check(proc.stderr, "stderr", "the Runtime API emulator and its runtime")
         try:
@@ -203,37 +193,9 @@ def emulate(registry):
 # ---------------------------------------------------------------- plain moto for publish-layer
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def plain_moto(tmp_path_factory):
-    """A stock moto_server over plain HTTP (Lambda layers, S3); yields its endpoint URL."""
-    port = _free_port()
-    log = open(tmp_path_factory.mktemp("plain-moto") / "moto.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT)
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        if proc.poll() is not None:
-            pytest.fail(f"moto_server exited with {proc.returncode}; see {log.name}", pytrace=False)
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("moto_server did not start within 30 s", pytrace=False)
-            time.sleep(0.1)
-    yield endpoint
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    log.close()
+    """A stock moto_server over plain HTTP (Lambda layers, S3): a support.motoctl.MotoServer."""
+    server = MotoServer(None, tmp_path_factory.mktemp("plain-moto") / "moto.log", strict=False)
+    yield server
+    server.stop()

@@ -3,12 +3,12 @@
 import base64
 import hashlib
 import json
-import os
 import subprocess
 from pathlib import Path
 
-import boto3
 import pytest
+
+from support.runner import clean_env
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "publish-layer"
@@ -16,16 +16,14 @@ REGION = "eu-west-1"
 
 
 def publish(endpoint_env, *args, dist=None):
-    env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
-    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_REGION=REGION,
-               AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null", **endpoint_env)
+    env = clean_env(dict(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_REGION=REGION,
+                         AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null", **endpoint_env))
     argv = [str(SCRIPT), *(["--dist", str(dist)] if dist else []), *args]
     return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
 
 
-def client(service, endpoint):
-    return boto3.client(service, endpoint_url=endpoint, region_name=REGION,
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+def client(service, moto):
+    return moto.client(service, region=REGION)
 
 
 def arns(stdout):
@@ -42,7 +40,7 @@ def b64sha(path):
 
 
 def test_publish_both_architectures_direct_upload(plain_moto, layer_zips, layer_dist, crate_version):
-    r = publish({"AWS_ENDPOINT_URL": plain_moto}, "--layer-name", "ls-direct", dist=layer_dist)
+    r = publish({"AWS_ENDPOINT_URL": plain_moto.endpoint}, "--layer-name", "ls-direct", dist=layer_dist)
     assert r.returncode == 0, r.stderr
     out = arns(r.stdout)
     assert set(out) == {"x86_64", "arm64"}
@@ -64,7 +62,7 @@ def test_publish_both_architectures_direct_upload(plain_moto, layer_zips, layer_
 def test_publish_via_s3_with_sharing(plain_moto, layer_zips, layer_dist):
     s3 = client("s3", plain_moto)
     s3.create_bucket(Bucket="layer-artifacts", CreateBucketConfiguration={"LocationConstraint": REGION})
-    r = publish({}, "--endpoint-url", plain_moto, "--arch", "arm64", "--layer-name", "ls-s3",
+    r = publish({}, "--endpoint-url", plain_moto.endpoint, "--arch", "arm64", "--layer-name", "ls-s3",
                 "--s3-bucket", "layer-artifacts", "--s3-prefix", "layers/",
                 "--runtimes", "python3.12 provided.al2023",
                 "--share-account", "111122223333", "--share-org", "o-abcdefghij", dist=layer_dist)
@@ -86,8 +84,8 @@ def test_publish_via_s3_with_sharing(plain_moto, layer_zips, layer_dist):
 
 
 def test_publishing_again_makes_a_new_version(plain_moto, layer_dist):
-    first = publish({"AWS_ENDPOINT_URL": plain_moto}, "--arch", "x86_64", "--layer-name", "ls-again", dist=layer_dist)
-    second = publish({"AWS_ENDPOINT_URL": plain_moto}, "--arch", "x86_64", "--layer-name", "ls-again", dist=layer_dist)
+    first = publish({"AWS_ENDPOINT_URL": plain_moto.endpoint}, "--arch", "x86_64", "--layer-name", "ls-again", dist=layer_dist)
+    second = publish({"AWS_ENDPOINT_URL": plain_moto.endpoint}, "--arch", "x86_64", "--layer-name", "ls-again", dist=layer_dist)
     assert first.returncode == 0 and second.returncode == 0, (first.stderr, second.stderr)
     assert arns(first.stdout)["x86_64"].endswith(":1") and arns(second.stdout)["x86_64"].endswith(":2")
 

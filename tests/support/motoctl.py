@@ -1,4 +1,5 @@
-"""Start, stop and drive the strict-IAM moto launcher (moto_strict.py) over HTTPS."""
+"""Start, stop and drive moto: the strict-IAM launcher (moto_strict.py) over HTTPS, or a stock
+moto_server over plain HTTP (the layer publishing tests)."""
 
 import json
 import os
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import boto3
 from botocore.config import Config
+
+from .runner import stop_process
 
 HERE = Path(__file__).resolve().parent
 ACCOUNT = "123456789012"  # moto's default account
@@ -54,18 +57,21 @@ def free_port():
 
 
 class MotoServer:
-    """One launcher process; `endpoint` is https://localhost:PORT, trusted through `ca`."""
+    """One launcher process; `endpoint` is https://localhost:PORT, trusted through `ca`.
+    With `pki=None, strict=False`: a stock moto_server on http://127.0.0.1:PORT."""
 
-    def __init__(self, pki, log_path):
-        self.ca = pki["ca"]
+    def __init__(self, pki, log_path, strict=True):
+        self.strict = strict
+        self.ca = pki["ca"] if pki else None
         self.port = free_port()
-        self.endpoint = f"https://localhost:{self.port}"
-        self._ssl = ssl.create_default_context(cafile=self.ca)
+        self.endpoint = f"https://localhost:{self.port}" if pki else f"http://127.0.0.1:{self.port}"
+        self._ssl = ssl.create_default_context(cafile=self.ca) if pki else None
         env = {k: v for k, v in os.environ.items() if k != "INITIAL_NO_AUTH_ACTION_COUNT"}
         self._log = open(log_path, "wb")
+        server = [str(HERE / "moto_strict.py")] if strict else ["-m", "moto.server"]
+        tls = ["-c", pki["cert"], "-k", pki["key"]] if pki else []
         self.proc = subprocess.Popen(
-            [sys.executable, str(HERE / "moto_strict.py"), "-H", "127.0.0.1", "-p", str(self.port),
-             "-c", pki["cert"], "-k", pki["key"]],
+            [sys.executable, *server, "-H", "127.0.0.1", "-p", str(self.port), *tls],
             stdout=self._log, stderr=subprocess.STDOUT, env=env,
         )
         self._auth = False
@@ -77,7 +83,7 @@ class MotoServer:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"moto launcher exited with {self.proc.returncode}; see {self._log.name}")
             try:
-                self.counts()
+                self._call("/__counts" if self.strict else "/moto-api/data.json")
                 return
             except OSError:
                 if time.monotonic() > deadline:
@@ -85,13 +91,7 @@ class MotoServer:
                 time.sleep(0.1)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self._log.close()
 
     # -- plain HTTPS calls to the launcher's own endpoints

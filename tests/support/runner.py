@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import os
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -12,6 +13,29 @@ def sha(value):
     if isinstance(value, str):
         value = value.encode()
     return hashlib.sha256(value).hexdigest()
+
+
+def clean_env(env=None, base=None):
+    """`base` (default: PATH, HOME and LANG from this process) plus `env`, where a None value removes
+    the variable: the environment every process the tests start gets, and nothing else."""
+    out = dict(base) if base is not None else {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
+    for key, value in (env or {}).items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
+def stop_process(proc, timeout=10):
+    """Terminate a helper process, kill it if it has not exited after `timeout` s, and reap it."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 @dataclass
@@ -64,12 +88,7 @@ class Runner:
         Resets and reads the launcher's request counts around the run when a launcher is attached.
         Every run's stdout and stderr are checked against the sentinel registry.
         """
-        full_env = {"PATH": self.base_path}
-        for key, value in (env or {}).items():
-            if value is None:
-                full_env.pop(key, None)
-            else:
-                full_env[key] = value
+        full_env = clean_env(env, {"PATH": self.base_path})
         if self.moto is not None:
             self.moto.reset_counts()
         start = time.monotonic()
@@ -99,6 +118,16 @@ class Runner:
     def _check(self, out, err):
         self.registry.check(out, "stdout")
         self.registry.check(err, "stderr")
+
+
+def assert_within_deadline(r, deadline_ms):
+    """The run ended by its deadline, not at the end of whatever it waited for. The callers wait for
+    something that does not end on its own (a stalled server, a port that never answers, a throttle
+    that never lifts, retries), so without the deadline the run would last until the Runner's 30 s
+    timeout: any bound well below that proves the cut. Twice the deadline plus 3 s leaves seconds for process
+    start and exit on a loaded machine, and still catches a deadline that is not kept."""
+    bound = 2 * deadline_ms / 1000 + 3
+    assert r.elapsed < bound, f"{r.elapsed:.2f} s against a deadline of {deadline_ms} ms (bound {bound:.1f} s): {r!r}"
 
 
 def assert_no_command(r):
