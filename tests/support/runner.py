@@ -105,12 +105,6 @@ class Runner:
             raise AssertionError(f"lambda-secrets did not finish within {timeout} s")
         elapsed = time.monotonic() - start
         self._check(out, err)
-        import os as _os
-        if _os.environ.get("LS_RECORD"):
-            _t = _os.environ.get("PYTEST_CURRENT_TEST", "?")
-            with open(_os.environ["LS_RECORD"], "a") as _f:
-                _f.write(json.dumps({"test": _t, "args": [str(a) for a in args], "rc": proc.returncode,
-                                     "stdout": out.decode("utf-8", "replace"), "stderr": err.decode("utf-8", "replace")}) + "\n")
         counts = self.moto.counts() if self.moto is not None else {}
         return Result(proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"),
                       proc.pid, elapsed, counts)
