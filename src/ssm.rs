@@ -192,8 +192,12 @@ pub fn settle(asked: &[Asked], reply: ParametersReply) -> Vec<Entry> {
         .map(|a| {
             let wire = wire_name(a.sent, a.selector);
             let matches = |p: &Parameter| {
-                let named =
-                    p.name == a.sent || p.name == a.name || (!p.arn.is_empty() && p.arn == a.sent);
+                let named = p.name == a.sent
+                    || p.name == a.name
+                    || (!p.arn.is_empty() && p.arn == a.sent)
+                    || [&p.name, &p.arn]
+                        .iter()
+                        .any(|arn| name_in_arn(arn) == Some(a.name.trim_start_matches('/')));
                 let selector_ok = match (&p.selector, a.selector) {
                     (Some(echoed), Some(asked)) => echoed.strip_prefix(':') == Some(asked),
                     (Some(_), None) => false,
@@ -215,6 +219,17 @@ pub fn settle(asked: &[Asked], reply: ParametersReply) -> Vec<Entry> {
             }
         })
         .collect()
+}
+
+/// The name in a parameter ARN without its leading `/` (`…:parameter/a/b` is `a/b`): a reply may
+/// name a parameter asked for by name with its ARN. The ARN of `/a` and of `a` is the same
+/// `parameter/a`, so names are compared without their leading `/`.
+fn name_in_arn(arn: &str) -> Option<&str> {
+    let f: Vec<&str> = arn.split(':').collect();
+    if f.len() != 6 || f[0] != "arn" || f[2] != "ssm" {
+        return None;
+    }
+    f[5].strip_prefix("parameter/")
 }
 
 /// The variable a parameter under a path sets: the last segment of its name, as written.
@@ -339,5 +354,20 @@ mod tests {
         assert!(last.next_token.is_none());
         assert_eq!(leaf("/prod/app/DB_HOST"), "DB_HOST");
         assert_eq!(leaf("host"), "host");
+        assert_eq!(name_in_arn("arn:aws:ssm:r:1:parameter/a/b"), Some("a/b"));
+        assert_eq!(name_in_arn("arn:aws:ssm:r:1:parameter/host"), Some("host"));
+        assert_eq!(name_in_arn("/a/b"), None);
+        // Asked by name, answered with the ARN as its Name.
+        let body =
+            br#"{"Parameters":[{"Name":"arn:aws:ssm:r:1:parameter/a","Value":"x","Version":1}]}"#;
+        let asked = [Asked {
+            sent: "/a",
+            name: "/a",
+            selector: None,
+        }];
+        assert!(matches!(
+            settle(&asked, parse_parameters(body).unwrap())[0],
+            Entry::Value(_)
+        ));
     }
 }

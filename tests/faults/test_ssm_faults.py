@@ -87,7 +87,7 @@ def test_retried_fault_once_then_the_value_arrives(h, fsm, params, name, op):
         refs, names = {"P0": f"ssm:{p}"}, ["P0"]
         want = {"P0": vals[p]}
     else:
-        vals = params(2, "/fault/app/")
+        vals = params(2, "/fault/app/p")
         f = fsm({}, vals)
         refs, names = ["ssm:/fault/app/"], ["p0", "p1"]
         want = {"p0": vals["/fault/app/p0"], "p1": vals["/fault/app/p1"]}
