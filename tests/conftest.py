@@ -29,12 +29,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SUPPORT = Path(__file__).resolve().parent / "support"
 
 
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "needs_ssm_binary: needs a binary that reads SSM parameters (its --help mentions `ssm:`); "
-        "skipped with the reason shown when it does not, and a failure with LAMBDA_SECRETS_REQUIRE_SSM=1")
-
-
 # ---------------------------------------------------------------- the binary
 
 

@@ -3,16 +3,9 @@ against each fault of support/faultsm.py, batching by 10, paging, InvalidParamet
 refused call repeated name by name, and both services in one run (README, "SSM Parameter Store
 references"). Counts, outcomes and exit codes, never durations (except the deadline's upper bound,
 as in test_deadline.py).
-
-Gated (marker `needs_ssm_binary`): every test here first asks the binary's `--help` whether it
-knows `ssm:` references. A binary that does not is skipped with that reason, shown in the summary
-(`pytest -rs`); with LAMBDA_SECRETS_REQUIRE_SSM=1 it is a failure instead, so a run that must cover
-SSM cannot pass by skipping. Run only these: `pytest tests/faults -m needs_ssm_binary`.
 """
 
 import json
-import os
-import subprocess
 
 import pytest
 
@@ -21,20 +14,6 @@ from support.runner import assert_no_command, expect_env, lines_with
 
 from .common import fault_env
 from .test_deadline import DEADLINE_MS, within_deadline
-
-pytestmark = pytest.mark.needs_ssm_binary
-
-
-@pytest.fixture(scope="module", autouse=True)
-def ssm_binary(binary):
-    out = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=30).stdout
-    if "ssm:" in out:
-        return
-    reason = f"{binary} does not read SSM parameters yet (no `ssm:` in its --help)"
-    if os.environ.get("LAMBDA_SECRETS_REQUIRE_SSM") == "1":
-        pytest.fail(f"{reason}, and LAMBDA_SECRETS_REQUIRE_SSM=1 requires it", pytrace=False)
-    pytest.skip(f"{reason}; LAMBDA_SECRETS_REQUIRE_SSM=1 makes this a failure")
-
 
 @pytest.fixture
 def params(h):

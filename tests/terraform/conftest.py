@@ -5,9 +5,6 @@ project's test command and must not vanish from it silently. The CLI configurati
 scripts/terraform-rc, the same as scripts/test-terraform uses (TF_CLI_CONFIG_FILE may be preset to a
 file that does not exist on this kind of machine).
 
-Marker `needs_ssm_binary`: the tests that run the binary on SSM parameter references. They fail, not skip,
-on a binary without SSM support; deselect them explicitly (`-m 'not needs_ssm_binary'`) until it has it.
-
 `tf_moto` is a strict-IAM launcher (tests/support/moto_strict.py over HTTPS) for this directory alone, so
 Terraform's resources, its request counts and the long stretch with enforcement off during apply and
 destroy never mix with the session launcher of the integration tests.
@@ -79,14 +76,6 @@ class Terraform:
         what = f"terraform {args[0]}"
         self.registry.check(out, "stdout", what)
         self.registry.check(err, "stderr", what)
-
-
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers",
-        "needs_ssm_binary: needs a lambda-secrets binary that reads SSM Parameter Store references (issue 11); "
-        "deselect with -m 'not needs_ssm_binary' until the binary has them, never skip silently",
-    )
 
 
 @pytest.fixture(scope="session")

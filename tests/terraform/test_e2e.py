@@ -11,10 +11,8 @@ String and a SecureString (under the same key), in the array form.
    names a Service principal while enforcing, test-env.md section 2), then enforcement goes on.
 3. lambda-secrets runs with the module's `environment_variables`, the role's session credentials, the
    region and the endpoints: the granted values arrive (compared by sha256, never printed); a secret and
-   a parameter outside the module's references are refused (77). The runs with the module's whole
-   LAMBDA_SECRETS need a binary that reads SSM parameters; they are marked `needs_ssm_binary` (see
-   conftest.py) and fail on one that does not. The Secrets Manager half runs on its own meanwhile, with
-   LAMBDA_SECRETS cut down to the secrets, under the same role and policy.
+   a parameter outside the module's references are refused (77). The Secrets Manager half also runs
+   on its own, with LAMBDA_SECRETS cut down to the secrets, under the same role and policy.
 4. `terraform destroy`, also when something above failed (the fixture's finalizer); the launcher stops
    with the module.
 
@@ -299,7 +297,6 @@ def test_the_role_reads_nothing_else(deployed):
 # ---------------------------------------------------------------- secrets and parameters together
 
 
-@pytest.mark.needs_ssm_binary
 def test_granted_secrets_and_parameters_are_injected(deployed, runner):
     """The module's whole LAMBDA_SECRETS: two JSON secrets and the parameter path (a String and a
     SecureString under the customer-managed key) arrive under the module's policy."""
@@ -313,7 +310,6 @@ def test_granted_secrets_and_parameters_are_injected(deployed, runner):
     assert "AccessDenied" not in r.stderr, r
 
 
-@pytest.mark.needs_ssm_binary
 def test_parameter_outside_the_references_is_refused(deployed, runner):
     refs = [*module_refs(deployed), f"ssm:{deployed.outside_parameter}"]
     r = runner.run(["envreport"], binary_env(deployed, refs, names=SECRET_NAMES + PARAMETER_NAMES))
