@@ -112,7 +112,7 @@ class Harness:
         with moto.auth_off():
             iam, sts = moto.client("iam"), moto.client("sts")
             # The function's role, as Lambda's are: trusted by the lambda service (assumed with
-            # enforcement off, test-env.md §2), may read every secret of the account and batch.
+            # enforcement off: moto refuses a Service principal while enforcing), may read every secret of the account and batch.
             iam.create_role(
                 RoleName="it-fn",
                 AssumeRolePolicyDocument=policy({"Effect": "Allow", "Action": "sts:AssumeRole",

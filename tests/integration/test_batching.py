@@ -1,4 +1,4 @@
-"""Fetching (SPEC "Fetching"): when BatchGetSecretValue is used, de-duplication, and the fallback.
+"""Fetching (README, "Fetching"): when BatchGetSecretValue is used, de-duplication, and the fallback.
 
 Requests are counted by the launcher (GET /__counts), so each test asserts the exact calls made.
 """

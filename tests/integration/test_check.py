@@ -1,4 +1,4 @@
-"""--check, --help and --version (SPEC "Invocation" and "Output")."""
+"""--check, --help and --version (README, "Invocation" and "Output")."""
 
 import pytest
 

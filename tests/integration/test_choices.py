@@ -1,4 +1,5 @@
-"""Behaviour where SPEC is silent and the README documents a choice (README "Where SPEC was silent")."""
+"""Behaviour where the contract leaves room and the README documents a choice (README, "Choices where the
+contract leaves room")."""
 
 import json
 

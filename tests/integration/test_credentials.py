@@ -171,7 +171,7 @@ def test_container_endpoint_failing_with_500_is_69(h, two, creds_server):
 
 
 def test_container_full_uri_plain_http_to_a_disallowed_host_is_refused(h, two):
-    # SPEC: a FULL_URI over plain http only to loopback, 169.254.170.2, 169.254.170.23 or fd00:ec2::23.
+    # README, "Options": a FULL_URI over plain http only to loopback, 169.254.170.2, 169.254.170.23 or fd00:ec2::23.
     # Anything else is a bad credentials endpoint, refused before any request: a configuration error (78).
     a, _ = two
     env = container_env(h, {"A": a.name}, "http://example.com/creds", AWS_CONTAINER_AUTHORIZATION_TOKEN="t",

@@ -1,7 +1,7 @@
 """Exit codes 78 (configuration), 65 (data) and 69 (unavailable) from real failing inputs.
 
 Each case also checks that the command did not start (envreport prints nothing then) and, for errors
-that SPEC places before any network call, that Secrets Manager got no request.
+that the README places before any network call, that Secrets Manager got no request.
 """
 
 import json

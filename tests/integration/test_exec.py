@@ -1,4 +1,4 @@
-"""Invocation and exec semantics (SPEC "Invocation"): same PID, argv untouched, nothing-to-fetch,
+"""Invocation and exec semantics (README, "Invocation"): same PID, argv untouched, nothing-to-fetch,
 usage errors (64) and commands that cannot run (126, 127)."""
 
 import pytest

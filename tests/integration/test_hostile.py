@@ -1,4 +1,4 @@
-"""Regression tests for the transport-layer findings of the hostile review (issue 10).
+"""Regression tests for the transport-layer findings of a hostile review of the release binary.
 
 Each test names its finding. They run the release binary against moto, against the scripted
 loopback servers of support/hostile.py, or with curl on this machine as the oracle for proxies.

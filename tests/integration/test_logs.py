@@ -1,4 +1,4 @@
-"""Logging (SPEC "Output"): the one success line, levels, AWS_LAMBDA_LOG_FORMAT=JSON, SnapStart."""
+"""Logging (README, "Output"): the one success line, levels, AWS_LAMBDA_LOG_FORMAT=JSON, SnapStart."""
 
 import datetime
 import json

@@ -95,7 +95,7 @@ def test_counts_endpoint(h, world):
 
 
 def test_reset_auth_body_must_be_text_plain(h):
-    # The pitfall from test-env.md: the harness always sends Content-Type: text/plain.
+    # A pitfall of moto's reset-auth endpoint: the harness always sends Content-Type: text/plain.
     ctx = ssl.create_default_context(cafile=h.ca)
     req = urllib.request.Request(h.moto.endpoint + "/moto-api/reset-auth", data=b"0", method="POST",
                                  headers={"Content-Type": "text/plain"})

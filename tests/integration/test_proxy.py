@@ -1,4 +1,4 @@
-"""HTTPS_PROXY / NO_PROXY, read as curl reads them (SPEC "Options", endpoint paragraph)."""
+"""HTTPS_PROXY / NO_PROXY, read as curl reads them (README, "Options", proxies)."""
 
 import pytest
 

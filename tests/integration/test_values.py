@@ -1,4 +1,4 @@
-"""Value rules (SPEC "LAMBDA_SECRETS"): what each kind of reference injects into the command's environment."""
+"""Value rules (README, "`LAMBDA_SECRETS`"): what each kind of reference injects into the command's environment."""
 
 import base64
 import json

@@ -1,4 +1,4 @@
-"""The layer zips (SPEC "Names"): layout, modes, reproducibility, and a static, stripped binary in each."""
+"""The layer zips (layer/README.md): layout, modes, reproducibility, and a static, stripped binary in each."""
 
 import calendar
 import os

@@ -1,5 +1,5 @@
 """End to end: terraform/examples/basic applied against the strict-IAM moto launcher, then the real binary
-run with the role Terraform made and the variables the module outputs (issue 5, step 5; issue 11).
+run with the role Terraform made and the variables the module outputs (terraform/README.md, "Testing").
 
 The example mixes two JSON secrets (one under a customer-managed KMS key) with a parameter path holding a
 String and a SecureString (under the same key), in the array form.
@@ -8,7 +8,7 @@ String and a SecureString (under the same key), in the array form.
    HTTPS: the provider trusts the test CA through AWS_CA_BUNDLE. Enforcement is off: Terraform signs
    with moto's default `testing` keys, which no IAM policy covers.
 2. The function's role is assumed with enforcement off (moto crashes assuming a role whose trust policy
-   names a Service principal while enforcing, test-env.md section 2), then enforcement goes on.
+   names a Service principal while enforcing), then enforcement goes on.
 3. lambda-secrets runs with the module's `environment_variables`, the role's session credentials, the
    region and the endpoints: the granted values arrive (compared by sha256, never printed); a secret and
    a parameter outside the module's references are refused (77). The Secrets Manager half also runs
