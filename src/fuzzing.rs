@@ -157,22 +157,7 @@ pub fn reply(status: u16, error_type: Option<String>, body: &[u8]) {
             let _ = Service::SecretsManager.classify(&e.code, 200);
         }
     }
-    let reply = crate::http::Reply {
-        status,
-        request_id: None,
-        error_type,
-        retry_after_ms: None,
-        server_date: None,
-        body: body.to_vec(),
-    };
-    let Error::Service { code, message, .. } = aws::parse_error(Service::SecretsManager, &reply)
-    else {
-        panic!("an error reply is a service error")
-    };
-    if code != format!("HTTP {status}") {
-        check_code(&code);
-    }
-    check_message(&message);
+    check_error(Service::SecretsManager, status, error_type, body);
     if let Ok(text) = std::str::from_utf8(body) {
         check_payload(&Payload::String(Sensitive::new(text.to_string())));
     }
@@ -226,6 +211,11 @@ pub fn ssm_reply(status: u16, error_type: Option<String>, body: &[u8]) {
         }
         assert!(page.next_token.as_deref().is_none_or(|t| !t.is_empty()));
     }
+    check_error(Service::Ssm, status, error_type, body);
+}
+
+/// The body and headers read as `service`'s error reply: a bounded code and a one-line message.
+fn check_error(service: Service, status: u16, error_type: Option<String>, body: &[u8]) {
     let reply = crate::http::Reply {
         status,
         request_id: None,
@@ -234,7 +224,7 @@ pub fn ssm_reply(status: u16, error_type: Option<String>, body: &[u8]) {
         server_date: None,
         body: body.to_vec(),
     };
-    let Error::Service { code, message, .. } = aws::parse_error(Service::Ssm, &reply) else {
+    let Error::Service { code, message, .. } = aws::parse_error(service, &reply) else {
         panic!("an error reply is a service error")
     };
     if code != format!("HTTP {status}") {

@@ -49,10 +49,13 @@ impl Retry {
         stop_early: impl Fn(&Error) -> bool,
     ) -> Result<T, Error> {
         let mut last: Option<Error> = None;
-        let mut n = 0;
+        // Attempts made, and those that count toward `max_attempts`: with
+        // `throttled_until_deadline`, a throttled attempt does not use up one of the attempts that
+        // other failures get (throttle, throttle, reset must not be the end with seconds left).
+        let (mut n, mut counted) = (0, 0);
         loop {
             n += 1;
-            let Some(timeout) = self.attempt_timeout(n) else {
+            let Some(timeout) = self.attempt_timeout(counted + 1) else {
                 return Err(match last {
                     Some(e) => gave_up(e, n - 1, true),
                     None => Error::Deadline,
@@ -70,7 +73,11 @@ impl Retry {
             if stop_early(&err) {
                 return Err(err);
             }
-            match self.before_next(n, throttled, err.retry_after_ms()) {
+            let exempt = throttled && self.throttled_until_deadline;
+            if !exempt {
+                counted += 1;
+            }
+            match self.before_next(n, counted, exempt, throttled, err.retry_after_ms()) {
                 Attempt::Again => last = Some(err),
                 Attempt::Exhausted => return Err(gave_up(err, n, false)),
                 Attempt::Deadline => return Err(gave_up(err, n, true)),
@@ -96,10 +103,19 @@ impl Retry {
         Some((left / attempts_left).max(MIN_ATTEMPT_TIME).min(left))
     }
 
-    /// After failed attempt number `attempt` (from 1): sleeps the backoff and says whether to try
-    /// again. `retry_after_ms` is the server's `x-amz-retry-after`, honoured up to `MAX_BACKOFF`.
-    fn before_next(&self, attempt: u32, throttled: bool, retry_after_ms: Option<u64>) -> Attempt {
-        if attempt >= self.max_attempts && !(throttled && self.throttled_until_deadline) {
+    /// After failed attempt number `attempt` (from 1), `counted` of them toward `max_attempts`:
+    /// sleeps the backoff and says whether to try again. An `exempt` failure (throttling, when
+    /// retried until the deadline) never exhausts the attempts. `retry_after_ms` is the server's
+    /// `x-amz-retry-after`, honoured up to `MAX_BACKOFF`.
+    fn before_next(
+        &self,
+        attempt: u32,
+        counted: u32,
+        exempt: bool,
+        throttled: bool,
+        retry_after_ms: Option<u64>,
+    ) -> Attempt {
+        if !exempt && counted >= self.max_attempts {
             return Attempt::Exhausted;
         }
         let delay = match retry_after_ms {
@@ -176,16 +192,23 @@ mod tests {
             max_attempts: 2,
             throttled_until_deadline: false,
         };
-        assert!(matches!(r.before_next(2, false, None), Attempt::Exhausted));
-        assert!(matches!(r.before_next(2, true, None), Attempt::Exhausted));
-        assert!(matches!(r.before_next(1, false, Some(0)), Attempt::Again));
-        // Unless AWS_MAX_ATTEMPTS is unset: then throttling is retried until the deadline.
-        let r = Retry {
-            throttled_until_deadline: true,
-            ..r
-        };
-        assert!(matches!(r.before_next(2, false, None), Attempt::Exhausted));
-        assert!(matches!(r.before_next(7, true, Some(0)), Attempt::Again));
+        assert!(matches!(
+            r.before_next(2, 2, false, false, None),
+            Attempt::Exhausted
+        ));
+        assert!(matches!(
+            r.before_next(2, 2, false, true, None),
+            Attempt::Exhausted
+        ));
+        assert!(matches!(
+            r.before_next(1, 1, false, false, Some(0)),
+            Attempt::Again
+        ));
+        // An exempt failure (throttling retried until the deadline) never exhausts them.
+        assert!(matches!(
+            r.before_next(7, 2, true, true, Some(0)),
+            Attempt::Again
+        ));
         let r = Retry {
             deadline: Instant::now() + Duration::from_millis(50),
             max_attempts: 9,
@@ -193,7 +216,7 @@ mod tests {
         };
         // A retry-after beyond the deadline is not waited for.
         assert!(matches!(
-            r.before_next(1, true, Some(1000)),
+            r.before_next(1, 1, false, true, Some(1000)),
             Attempt::Deadline
         ));
     }
@@ -248,6 +271,34 @@ mod tests {
             .run(|_, _| Err::<(), _>(transient()), |_| true)
             .unwrap_err();
         assert!(matches!(e, Error::Transport { .. }));
+        // Throttled attempts do not use up the attempts other failures get, when throttling is
+        // retried until the deadline: throttle, throttle, reset, reset, then the value.
+        let script = |until: bool| {
+            let r = Retry {
+                deadline: Instant::now() + Duration::from_secs(10),
+                max_attempts: 3,
+                throttled_until_deadline: until,
+            };
+            r.run(
+                |n, _| match n {
+                    1 | 2 => Err(Error::Service {
+                        code: "ThrottlingException".into(),
+                        message: String::new(),
+                        request_id: None,
+                        kind: Kind::Throttled,
+                        retry_after_ms: Some(0),
+                    }),
+                    3 | 4 => Err(transient()),
+                    _ => Ok(n),
+                },
+                |_| false,
+            )
+        };
+        assert_eq!(script(true).ok(), Some(5));
+        assert_eq!(
+            script(false).unwrap_err().to_string(),
+            "RequestFailed: reset (after 3 attempts)"
+        );
         // Past the deadline: no attempt at all.
         let past = Retry {
             deadline: Instant::now(),

@@ -212,6 +212,8 @@ locals {
     "${service}.${r.region}.${startswith(r.region, "cn-") ? "amazonaws.com.cn" : lookup(local.dns_suffixes, r.partition, "amazonaws.com")}"
   ])) }
 
+  kms_statement_sids = { secretsmanager = "DecryptSecretsViaSecretsManager", ssm = "DecryptParametersViaSSM" }
+
   policy = {
     Version = "2012-10-17"
     Statement = concat(
@@ -241,20 +243,15 @@ locals {
         Action   = "ssm:GetParametersByPath"
         Resource = local.parameter_path_arns
       }] : [],
-      length(var.kms_key_arns) > 0 && length(local.secret_refs) > 0 ? [{
-        Sid       = "DecryptSecretsViaSecretsManager"
+      # One statement per service that reads through a customer-managed key (secretsmanager sorts
+      # before ssm, so the order is stable).
+      [for service, sid in local.kms_statement_sids : {
+        Sid       = sid
         Effect    = "Allow"
         Action    = "kms:Decrypt"
         Resource  = sort(distinct(var.kms_key_arns))
-        Condition = { StringEquals = { "kms:ViaService" = local.kms_via.secretsmanager } }
-      }] : [],
-      length(var.kms_key_arns) > 0 && length(local.parameter_refs) > 0 ? [{
-        Sid       = "DecryptParametersViaSSM"
-        Effect    = "Allow"
-        Action    = "kms:Decrypt"
-        Resource  = sort(distinct(var.kms_key_arns))
-        Condition = { StringEquals = { "kms:ViaService" = local.kms_via.ssm } }
-      }] : [],
+        Condition = { StringEquals = { "kms:ViaService" = local.kms_via[service] } }
+      } if length(var.kms_key_arns) > 0 && length(local.kms_via[service]) > 0],
     )
   }
   policy_json = jsonencode(local.policy)

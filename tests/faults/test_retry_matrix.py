@@ -130,6 +130,19 @@ def test_throttling_is_retried_past_three_attempts_when_aws_max_attempts_is_unse
     assert f.outcomes(GET) == [rule["fault"]] * 5 + ["ok"]
 
 
+def test_throttled_attempts_do_not_use_up_the_attempts_of_other_failures(h, fsm, values):
+    # Regression (the fault storm's last failures): throttle, throttle, reset gave up after "3
+    # attempts" with seconds of deadline left. Throttling that is retried until the deadline does
+    # not count toward AWS_MAX_ATTEMPTS.
+    f, vals = one_secret(fsm, values)
+    f.fault("throttle", op=GET, nth=[1, 2])
+    f.fault("reset", op=GET, nth=[3, 4])
+    r = h.run_cmd(fault_env(h, f, refs_for(vals), names=["V0"]))
+    assert r.rc == 0, r
+    expect_env(r, {"V0": list(vals.values())[0]})
+    assert f.outcomes(GET) == ["throttle", "throttle", "reset", "reset", "ok"]
+
+
 def test_persistent_throttling_fails_at_the_deadline(h, fsm, values):
     f, vals = one_secret(fsm, values)
     f.fault("throttle", op=GET)

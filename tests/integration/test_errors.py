@@ -8,11 +8,7 @@ import json
 
 import pytest
 
-from support.runner import assert_no_command, assert_within_deadline, expect_env, lines_with
-
-
-def sm_requests(r):
-    return sum(v for k, v in r.counts.items() if k != "batch_sizes")
+from support.runner import assert_no_command, assert_within_deadline, expect_env, lines_with, requests_made
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +54,7 @@ def test_malformed_lambda_secrets_is_78_before_any_request(h, text):
     r = h.run_cmd(h.env(text))
     assert r.rc == 78, r
     assert_no_command(r)
-    assert sm_requests(r) == 0, r
+    assert requests_made(r) == 0, r
     assert lines_with(r, "error", "LAMBDA_SECRETS"), r  # a global error names LAMBDA_SECRETS
 
 
@@ -75,7 +71,7 @@ def test_refused_target_is_78_before_any_request(h, plain, target):
     r = h.run_cmd(h.env({"GOOD_ONE": plain.name, target: plain.name}))
     assert r.rc == 78, r
     assert_no_command(r)
-    assert sm_requests(r) == 0, r
+    assert requests_made(r) == 0, r
     if target.strip():
         assert lines_with(r, "error", target), r
 
@@ -106,7 +102,7 @@ def test_bad_option_value_is_78(h, plain, var, value):
     r = h.run_cmd(h.env({"P": plain.name}, **{var: value}))
     assert r.rc == 78, r
     assert_no_command(r)
-    assert sm_requests(r) == 0, r
+    assert requests_made(r) == 0, r
     assert lines_with(r, "error", var), r
 
 
@@ -123,7 +119,7 @@ def test_no_region_is_78(h, plain):
     r = h.run_cmd(h.env({"P": plain.name}, AWS_REGION=None, AWS_DEFAULT_REGION=None))
     assert r.rc == 78, r
     assert_no_command(r)
-    assert sm_requests(r) == 0, r
+    assert requests_made(r) == 0, r
     assert lines_with(r, "error", "region"), r
 
 
@@ -156,7 +152,7 @@ def test_array_form_two_secrets_with_the_same_key_is_78_after_fetching(h):
     r = h.run_cmd(h.env([s1.name, s2.name]))
     assert r.rc == 78, r
     assert_no_command(r)
-    assert sm_requests(r) >= 1, r
+    assert requests_made(r) >= 1, r
     assert lines_with(r, "error", "SHARED_KEY"), r
 
 
@@ -165,7 +161,7 @@ def test_object_and_array_producing_the_same_variable_is_78(h):
     s = h.seed("dupobj")
     r = h.run_cmd(h.env('{"SAME": "%s", "SAME": "%s"}' % (s.name, s.arn)))
     assert r.rc == 78, r
-    assert sm_requests(r) == 0, r
+    assert requests_made(r) == 0, r
     assert lines_with(r, "error", "SAME"), r
 
 
@@ -177,7 +173,7 @@ def test_ca_bundle_missing_file_is_78(h, plain, tmp_path):
     r = h.run_cmd(h.env({"P": plain.name}, AWS_CA_BUNDLE=missing))
     assert r.rc == 78, r
     assert_no_command(r)
-    assert sm_requests(r) == 0, r
+    assert requests_made(r) == 0, r
     assert lines_with(r, "error", "AWS_CA_BUNDLE"), r
 
 
@@ -185,7 +181,7 @@ def test_fips_with_an_endpoint_url_is_78(h, plain):
     r = h.run_cmd(h.env({"P": plain.name}, AWS_USE_FIPS_ENDPOINT="true"))
     assert r.rc == 78, r
     assert_no_command(r)
-    assert sm_requests(r) == 0, r
+    assert requests_made(r) == 0, r
 
 
 @pytest.mark.parametrize("url", ["ftp://localhost:21/", "not a url", "https://"])
@@ -193,7 +189,7 @@ def test_bad_endpoint_url_is_78(h, plain, url):
     r = h.run_cmd(h.env({"P": plain.name}, AWS_ENDPOINT_URL_SECRETS_MANAGER=url))
     assert r.rc == 78, r
     assert_no_command(r)
-    assert sm_requests(r) == 0, r
+    assert requests_made(r) == 0, r
 
 
 def test_global_endpoint_url(h, plain):
@@ -225,7 +221,7 @@ def test_tls_without_the_test_ca_fails_69(h, plain):
     r = h.run_cmd(h.env({"P": plain.name}, AWS_CA_BUNDLE=None, LAMBDA_SECRETS_TIMEOUT_MS="2000"))
     assert r.rc == 69, r
     assert_no_command(r)
-    assert sm_requests(r) == 0, r
+    assert requests_made(r) == 0, r
 
 
 def test_ssl_cert_file_and_dir_are_not_read(h, plain, pki):
@@ -234,7 +230,7 @@ def test_ssl_cert_file_and_dir_are_not_read(h, plain, pki):
                         SSL_CERT_DIR=str(h.tmp), LAMBDA_SECRETS_TIMEOUT_MS="2000"))
     assert r.rc == 69, r
     assert_no_command(r)
-    assert sm_requests(r) == 0, r
+    assert requests_made(r) == 0, r
 
 
 def test_ca_bundle_is_used_even_when_ssl_cert_file_points_elsewhere(h, plain):

@@ -19,11 +19,7 @@ import pytest
 from support.hostile import ScriptedServer, http_reply
 from support.pki import make_pki
 from support.proxy import ConnectProxy
-from support.runner import assert_no_command, lines_with
-
-
-def sm_requests(r):
-    return sum(v for k, v in r.counts.items() if k != "batch_sizes")
+from support.runner import assert_no_command, lines_with, requests_made
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +74,7 @@ def test_f1_socks_proxy_is_refused_78_before_any_request(h, secret, listener, sc
     r = h.run_cmd(h.env({"P": secret.name}, HTTPS_PROXY=f"{scheme}://127.0.0.1:{listener.getsockname()[1]}"))
     assert r.rc == 78, r
     assert_no_command(r)
-    assert sm_requests(r) == 0, r
+    assert requests_made(r) == 0, r
     assert lines_with(r, "error", "HTTPS_PROXY", "SOCKS"), r
     assert not accepted(listener), "the SOCKS proxy was contacted"
 
@@ -151,7 +147,7 @@ def test_f5_unparsable_certificate_in_the_bundle_is_78_before_any_request(h, sec
     r = h.run_cmd(h.env({"P": secret.name}, AWS_CA_BUNDLE=str(bundle)))
     assert r.rc == 78, r
     assert_no_command(r)
-    assert sm_requests(r) == 0, r
+    assert requests_made(r) == 0, r
     assert lines_with(r, "error", "AWS_CA_BUNDLE", "certificate 2 cannot be parsed"), r
 
 
@@ -299,7 +295,7 @@ def test_f9_ca_bundle_that_is_not_a_small_regular_file_is_78_at_once(h, secret, 
     path = {"fifo": fifo, "dev-zero": "/dev/zero", "too-large": big_file}[kind]
     r = h.run_cmd(h.env({"P": secret.name}, AWS_CA_BUNDLE=path, LAMBDA_SECRETS_TIMEOUT_MS="1000"), timeout=8)
     assert r.rc == 78, r
-    assert sm_requests(r) == 0, r
+    assert requests_made(r) == 0, r
     assert lines_with(r, "error", "AWS_CA_BUNDLE"), r
 
 
@@ -325,7 +321,7 @@ def test_f10_closed_pipe_is_not_an_abort(binary, arg):
 def test_f11_bad_ipv6_authority_is_78(h, secret, url):
     r = h.run_cmd(h.env({"P": secret.name}, AWS_ENDPOINT_URL_SECRETS_MANAGER=url))
     assert r.rc == 78, r
-    assert sm_requests(r) == 0, r
+    assert requests_made(r) == 0, r
     assert lines_with(r, "error", "AWS_ENDPOINT_URL_SECRETS_MANAGER"), r
 
 

@@ -9,6 +9,8 @@ import socket
 import ssl
 import threading
 
+from support.proxy import read_head
+
 
 class ScriptedServer:
     def __init__(self, reply=b"", cert=None, key=None, host="127.0.0.1"):
@@ -48,12 +50,9 @@ class ScriptedServer:
         try:
             if self._ctx:
                 conn = self._ctx.wrap_socket(conn, server_side=True)
-            head = b""
-            while b"\r\n\r\n" not in head:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                head += chunk
+            head = read_head(conn)
+            if head is None:
+                return
             head, rest = head.split(b"\r\n\r\n", 1)
             length = 0
             for line in head.split(b"\r\n")[1:]:

@@ -10,6 +10,17 @@ import socketserver
 import threading
 
 
+def read_head(sock):
+    """Everything up to the end of an HTTP request head; None when the peer closed first."""
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return None
+        head += chunk
+    return head
+
+
 class ConnectProxy:
     def __init__(self, tunnel=True):
         self.targets = []
@@ -18,12 +29,9 @@ class ConnectProxy:
         class Handler(socketserver.BaseRequestHandler):
             def handle(self):
                 client = self.request
-                head = b""
-                while b"\r\n\r\n" not in head:
-                    chunk = client.recv(4096)
-                    if not chunk:
-                        return
-                    head += chunk
+                head = read_head(client)
+                if head is None:
+                    return
                 line = head.split(b"\r\n", 1)[0].decode("latin-1")
                 method, target, _ = (line.split(" ") + ["", ""])[:3]
                 owner.targets.append((method, target))

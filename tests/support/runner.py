@@ -124,6 +124,11 @@ def assert_within_deadline(r, deadline_ms):
     assert r.elapsed < bound, f"{r.elapsed:.2f} s against a deadline of {deadline_ms} ms (bound {bound:.1f} s): {r!r}"
 
 
+def requests_made(r):
+    """Every request the launcher counted during the run, whatever the operation."""
+    return sum(v for k, v in r.counts.items() if k != "batch_sizes")
+
+
 def assert_no_command(r):
     """The command was not started: envreport would have printed its JSON on stdout."""
     assert r.stdout == "", r
