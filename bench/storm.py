@@ -29,6 +29,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shlex
 import signal
 import ssl
@@ -67,6 +68,13 @@ def percentile(values, p):
     s = sorted(values)
     k = max(0, min(len(s) - 1, int(round(p / 100 * len(s) + 0.5)) - 1))
     return s[k]
+
+
+def failure_kind(message):
+    """A failure line without what differs between starts (request ids, attempt counts, ports)."""
+    message = re.sub(r"request id [^)]*", "request id …", message)
+    message = re.sub(r"after \d+ attempts?", "after N attempts", message)
+    return re.sub(r"localhost:\d+", "localhost:PORT", message)
 
 
 def machine():
@@ -293,7 +301,7 @@ def main():
                         if args.secrets and not args.parameters else {}),
         "server": {"stats": stats["stats"],
                    "cpu_seconds": server_cpu},
-        "failures": Counter((r["error"] or f"exit {r['exit']}") for r in failed).most_common(10),
+        "failures": Counter(failure_kind(r["error"] or f"exit {r['exit']}") for r in failed).most_common(10),
         "failed_starts": [{k: r[k] for k in ("i", "exit", "wall_ms", "error", "outcomes", "log")}
                           for r in failed[:FAILED_DETAIL]],
     }
