@@ -9,6 +9,8 @@ fault server of tests/support/faultsm.py with --server fake, which isolates clie
   a) LAMBDA_SECRETS empty: `lambda-secrets /bin/true` against `/bin/true`
   b) one secret then exec /bin/true, against one `curl --aws-sigv4` GetSecretValue request
   c) ten secrets against one secret
+With --baseline OTHER_BINARY, the same three lambda-secrets cases run for that build too, in the same
+interleaved run, and the ratios this build / that build are printed: a before/after comparison.
 """
 
 import argparse
@@ -73,6 +75,7 @@ def main():
     ap.add_argument("--server", choices=["moto", "fake"], default="moto",
                     help="moto (checks signatures; Python, ~10 ms a request) or the fault server, no fault (client cost)")
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--baseline", help="another lambda-secrets build to compare with, in the same run")
     args = ap.parse_args()
     binary = str(Path(args.binary).resolve())
     true = "/bin/true"
@@ -108,6 +111,11 @@ def main():
                 "lambda-secrets, 1 secret": ([binary, true], dict(base, LAMBDA_SECRETS=one)),
                 "lambda-secrets, 10 secrets": ([binary, true], dict(base, LAMBDA_SECRETS=ten)),
             }
+            if args.baseline:
+                other = str(Path(args.baseline).resolve())
+                for case in ["wrapper, nothing to fetch", "lambda-secrets, 1 secret", "lambda-secrets, 10 secrets"]:
+                    argv, env = commands[case]
+                    commands[f"baseline: {case}"] = ([other, *argv[1:]], env)
             for argv, env in commands.values():  # every command works before anything is timed
                 sample(argv, env)
             started = time.time()
@@ -122,6 +130,12 @@ def main():
         "b) 1 secret / curl": med["lambda-secrets, 1 secret"] / med["curl --aws-sigv4, 1 secret"],
         "c) 10 secrets / 1 secret": med["lambda-secrets, 10 secrets"] / med["lambda-secrets, 1 secret"],
     }
+    for case in ["wrapper, nothing to fetch", "lambda-secrets, 1 secret", "lambda-secrets, 10 secrets"]:
+        if f"baseline: {case}" in med:
+            for what in ["wall", "cpu"]:
+                this = results[case][what]["median"]
+                that = results[f"baseline: {case}"][what]["median"]
+                ratios[f"{case}, {what}: this build / baseline"] = this / that
     print(f"{args.runs} interleaved runs each, {time.strftime('%Y-%m-%d %H:%M', time.gmtime(started))} UTC, "
           f"{platform.machine()}, {os.cpu_count()} cores, server: {args.server} over HTTPS\n")
     print("| command | wall min | wall median | wall max | CPU median | peak RSS max |")
