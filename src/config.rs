@@ -250,6 +250,11 @@ fn parse_reference(raw: &RawValue) -> Result<Reference, String> {
 /// `SECRET_ID[:JSON_KEY[:VERSION_STAGE[:VERSION_ID]]]`, the tail grammar of ECS `valueFrom`.
 pub fn parse_reference_string(s: &str) -> Result<Reference, String> {
     if let Some(p) = s.strip_prefix("ssm:") {
+        if p.starts_with("arn:") {
+            return Err(format!(
+                "{s:?}: a parameter ARN is written as it is, without \"ssm:\" in front"
+            ));
+        }
         let (origin, arn_region) = parse_parameter(p).map_err(|m| format!("{s:?}: {m}"))?;
         return Ok(Reference {
             origin,
@@ -372,6 +377,11 @@ fn check_parameter_name(name: &str) -> Result<(), String> {
     if !ok {
         return Err(format!(
             "{name:?} is not a parameter name (letters, digits, '_', '.', '-', and '/' between levels)"
+        ));
+    }
+    if name.contains('/') && !name.starts_with('/') {
+        return Err(format!(
+            "{name:?}: a name in a hierarchy starts with '/' (AWS, PutParameter), as in \"/{name}\""
         ));
     }
     Ok(())
@@ -664,10 +674,6 @@ mod tests {
                     Some("cn-north-1"),
                 ),
             ),
-            (
-                "ssm:arn:aws:ssm:eu-west-1:111122223333:parameter/prod/flags:2",
-                p(arn, "/prod/flags", Some("2"), Some("eu-west-1")),
-            ),
         ];
         for (input, want) in cases {
             assert_eq!(parse_reference_string(input).as_ref(), Ok(&want), "{input}");
@@ -693,6 +699,8 @@ mod tests {
             "arn:aws:ssm:EU:1:parameter/x",
             "arn:aws:ssm:eu-west-1:1:parameter/x:1:2",
             "ssm:/a:sel!",
+            "ssm:arn:aws:ssm:eu-west-1:111122223333:parameter/prod/flags:2",
+            "ssm:prod/db",
         ] {
             assert!(parse_reference_string(bad).is_err(), "{bad:?} accepted");
         }
