@@ -10,6 +10,8 @@ use crate::error::Failure;
 use std::io::Read;
 use std::time::Duration;
 use ureq::tls::{RootCerts, TlsConfig};
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 use ureq::{Agent, Proxy};
 
 /// Largest reply read: 20 secrets of 64 KiB, base64-encoded, fit with room to spare.
@@ -161,7 +163,7 @@ fn prepare<B>(
 }
 
 fn agent(tls: TlsConfig, proxy: Option<Proxy>, pool: usize) -> Agent {
-    Agent::config_builder()
+    let config = Agent::config_builder()
         .tls_config(tls)
         .proxy(proxy)
         .http_status_as_error(false)
@@ -173,8 +175,42 @@ fn agent(tls: TlsConfig, proxy: Option<Proxy>, pool: usize) -> Agent {
         .input_buffer_size(16 << 10)
         .output_buffer_size(16 << 10)
         .user_agent(concat!("lambda-secrets/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .new_agent()
+        .build();
+    Agent::with_parts(config, DefaultConnector::default(), LiteralFirst::default())
+}
+
+/// ureq's resolver, except that an IP address needs no lookup: ureq starts a thread for every
+/// lookup to enforce its timeout, which an address literal would pay for nothing
+/// (bench/README.md, "Where the time goes"). Names still go through ureq's lookup and timeout.
+#[derive(Debug, Default)]
+struct LiteralFirst(DefaultResolver);
+
+impl Resolver for LiteralFirst {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let literal = uri.host().and_then(|h| {
+            h.trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .ok()
+        });
+        match (literal, uri.port_u16().or(match uri.scheme_str() {
+            Some("http") => Some(80),
+            Some("https") => Some(443),
+            _ => None,
+        })) {
+            (Some(ip), Some(port)) => {
+                let mut addrs = self.empty();
+                addrs.push(std::net::SocketAddr::new(ip, port));
+                Ok(addrs)
+            }
+            _ => self.0.resolve(uri, config, timeout),
+        }
+    }
 }
 
 fn load_bundle(path: &str) -> Result<RootCerts, Failure> {
