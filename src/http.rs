@@ -198,11 +198,12 @@ impl Resolver for LiteralFirst {
                 .parse::<std::net::IpAddr>()
                 .ok()
         });
-        match (literal, uri.port_u16().or(match uri.scheme_str() {
-            Some("http") => Some(80),
-            Some("https") => Some(443),
-            _ => None,
-        })) {
+        let port = match uri.scheme_str() {
+            Some("http") => uri.port_u16().or(Some(80)),
+            Some("https") => uri.port_u16().or(Some(443)),
+            _ => uri.port_u16(),
+        };
+        match (literal, port) {
             (Some(ip), Some(port)) => {
                 let mut addrs = self.empty();
                 addrs.push(std::net::SocketAddr::new(ip, port));
@@ -335,6 +336,30 @@ mod tests {
             assert_eq!(no_proxy_matches(&entries, host), want, "{host}");
         }
         assert!(no_proxy_matches(&["*".to_string()], "anything"));
+    }
+
+    #[test]
+    fn address_literals_need_no_lookup() {
+        let timeout = NextTimeout {
+            after: ureq::unversioned::transport::time::Duration::from_secs(1),
+            reason: ureq::Timeout::Resolve,
+            per_read: None,
+            per_write: None,
+        };
+        let config = ureq::config::Config::default();
+        for (url, want) in [
+            ("https://127.0.0.1:8443/", "127.0.0.1:8443"),
+            ("https://10.1.2.3/", "10.1.2.3:443"),
+            ("http://10.1.2.3/", "10.1.2.3:80"),
+            ("https://[::1]:9000/", "[::1]:9000"),
+        ] {
+            let uri: ureq::http::Uri = url.parse().unwrap();
+            let got = LiteralFirst::default()
+                .resolve(&uri, &config, timeout)
+                .unwrap();
+            assert_eq!(got.len(), 1, "{url}");
+            assert_eq!(got[0].to_string(), want, "{url}");
+        }
     }
 
     #[test]
