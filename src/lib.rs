@@ -374,6 +374,10 @@ fn prepare_and_fetch(
             log.debug(&format!("set {var}"));
         }
     }
+    // The process is about to exec or exit: freeing the client (its pooled connection, buffers
+    // and TLS state) would only hand pages back to the kernel one munmap at a time
+    // (bench/README.md, "Where the time goes"). The socket is close-on-exec.
+    std::mem::forget(http);
     Ok((
         vars,
         Summary {
