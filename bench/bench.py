@@ -33,11 +33,14 @@ without lambda-secrets as AWS_LAMBDA_EXEC_WRAPPER.
 """
 
 import argparse
+import datetime
 import hashlib
+import hmac
 import json
 import math
 import os
 import platform
+import random
 import re
 import secrets as pysecrets
 import shlex
@@ -72,6 +75,10 @@ FAULTSM = ROOT / "tests" / "support" / "faultsm.py"  # the endpoint (no quota, n
 # Targets of issue 6: (contender, its median x this >= lambda-secrets' median), judged on 1 secret.
 TARGETS = [("curl", 0.40), ("aws-sdk-rust", 0.15), ("boto3", 0.05), ("aws-cli", 0.02)]
 SCALING_TARGET = (20, 1, 10, 1.2)  # 20 secrets within 1.2x of 1 secret at 10 ms RTT
+# Targets of issue 12 against the floor contender (bench/README.md, "The floor"):
+# (secret count, added RTT, wall limit as a ratio to the floor's median).
+FLOOR_TARGETS = [(1, 0, 1.15), (1, 10, 1.05), (20, 10, 1.05)]
+FLOOR_CPU_MARGIN_MS = 0.5  # lambda-secrets' CPU median at most the floor's + this, 1 secret, +0 ms
 
 
 def die(msg):
@@ -109,6 +116,11 @@ def contenders_for(a):
             "runtime-alone", "runtime alone (values preset)", "fast",
             lambda pairs, runtime, out: [runtime], env=None,
             note="bench-runtime with the values already in its environment: the floor every exec'ing contender includes"),
+        "floor": Contender(
+            "floor", "floor (1 pre-signed request)", "fast", floor_argv,
+            note="bench/floor: one TLS 1.3 connection, one request signed by the harness, set, exec; "
+                 "built like lambda-secrets (static musl, same profile, rustls on ring): the least this "
+                 "stack can do", needs=(a.floor,)),
         "lambda-secrets": Contender(
             "lambda-secrets", "lambda-secrets", "fast",
             lambda pairs, runtime, out: [a.binary, runtime],
@@ -153,6 +165,42 @@ def curl_argv(pairs, runtime, out, *, ctx=None):
             "--aws-sigv4", f"aws:amz:{REGION}:secretsmanager", "--user", f"{KEY_ID}:{SECRET_KEY}",
             "-H", f"X-Amz-Security-Token: {TOKEN}", "-H", f"X-Amz-Target: secretsmanager.{target}",
             "-H", "Content-Type: application/x-amz-json-1.1", "-d", json.dumps(body), ctx["endpoint"] + "/"]
+
+
+def sigv4_request(host, target, body):
+    """A whole HTTP/1.1 awsJson request, SigV4-signed now with the bench credentials (the floor
+    contender sends it as is; the server checks that it is signed, not the signature)."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    payload = body.encode()
+    headers = {"content-type": "application/x-amz-json-1.1", "host": host, "x-amz-date": amz_date,
+               "x-amz-security-token": TOKEN, "x-amz-target": f"secretsmanager.{target}"}
+    signed = ";".join(sorted(headers))
+    canonical = "\n".join(["POST", "/", "", *(f"{k}:{headers[k]}" for k in sorted(headers)), "", signed,
+                           hashlib.sha256(payload).hexdigest()])
+    scope = f"{day}/{REGION}/secretsmanager/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    key = ("AWS4" + SECRET_KEY).encode()
+    for part in (day, REGION, "secretsmanager", "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    headers["authorization"] = (f"AWS4-HMAC-SHA256 Credential={KEY_ID}/{scope}, SignedHeaders={signed}, "
+                                f"Signature={signature}")
+    headers["content-length"] = str(len(payload))
+    return "POST / HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n" + body
+
+
+def floor_argv(pairs, runtime, out):
+    """bench-floor HOST:PORT CA REQUEST VAR=ID... -- RUNTIME, for the endpoint of curl_argv.ctx."""
+    ctx = curl_argv.ctx
+    ids = [s for _, s in pairs]
+    if len(ids) == 1:
+        target, body = "GetSecretValue", {"SecretId": ids[0]}
+    else:
+        target, body = "BatchGetSecretValue", {"SecretIdList": sorted(set(ids))}
+    host = ctx["endpoint"].split("://", 1)[1]
+    return [ctx["floor"], host, ctx["ca"], sigv4_request(host, target, json.dumps(body)),
+            *(f"{v}={s}" for v, s in pairs), "--", runtime]
 
 
 # ---------------------------------------------------------------- servers
@@ -495,6 +543,31 @@ def evaluate_targets(by, rtts, baseline, ref="lambda-secrets"):
     return targets
 
 
+def evaluate_floor(by, ref="lambda-secrets"):
+    """Issue 12's targets: lambda-secrets against the floor contender, from the medians of this run."""
+    out = []
+    for n, rtt, limit in FLOOR_TARGETS:
+        r, f = by.get((ref, n, rtt)), by.get(("floor", n, rtt))
+        if not (r and f):
+            continue
+        ratio = r["wall"]["median"] / f["wall"]["median"]
+        # The lower quartile is less moved by other processes on a shared machine; shown, not judged.
+        q = lambda c: statistics.quantiles(c["samples"]["wall"], n=4)[0] if len(c["samples"]["wall"]) > 1 else None
+        p25 = q(r) / q(f) if q(r) and q(f) else None
+        out.append({"target": f"wall ≤ {limit}× floor, {n} secret{'s' if n != 1 else ''}, +{rtt} ms RTT",
+                    "count": n, "rtt_ms": rtt, "limit": limit, "ratio": ratio, "met": ratio <= limit,
+                    "ms": r["wall"]["median"], "floor_ms": f["wall"]["median"], "p25_ratio": p25,
+                    "cpu_ratio": r["cpu"]["median"] / f["cpu"]["median"]})
+    r, f = by.get((ref, 1, 0)), by.get(("floor", 1, 0))
+    if r and f:
+        extra = r["cpu"]["median"] - f["cpu"]["median"]
+        out.append({"target": f"CPU ≤ floor + {FLOOR_CPU_MARGIN_MS} ms, 1 secret, +0 ms RTT", "count": 1,
+                    "rtt_ms": 0, "limit": FLOOR_CPU_MARGIN_MS, "ratio": extra, "met": extra <= FLOOR_CPU_MARGIN_MS,
+                    "ms": r["cpu"]["median"], "floor_ms": f["cpu"]["median"], "p25_ratio": None,
+                    "cpu_ratio": r["cpu"]["median"] / f["cpu"]["median"]})
+    return out
+
+
 # ---------------------------------------------------------------- facts
 
 
@@ -621,6 +694,19 @@ def markdown_report(res):
                            if rtt != str(t["judged_rtt"]))
         out.append(f"| {t['target']} | +{t['judged_rtt']} ms RTT | {ratio_text(t['ratio'])} | "
                    f"{'yes' if t['met'] else '**no**'} | {others} | {t['note']} |")
+    if res.get("floor_targets"):
+        out += ["", "## Against the floor", "",
+                "lambda-secrets against the floor contender (bench/floor: one pre-signed request on one TLS 1.3 "
+                "connection, then exec, built like lambda-secrets), medians of this run.", "",
+                "| target | lambda-secrets | floor | ratio (wall) | ratio (CPU) | met | wall ratio of the lower quartiles |",
+                "|---|---:|---:|---:|---:|---|---:|"]
+        for t in res["floor_targets"]:
+            cpu = t["target"].startswith("CPU")
+            got = f"+{t['ratio']:.2f} ms" if cpu else f"{t['ratio']:.2f}×"
+            out.append(f"| {t['target']} | {fmt_ms(t['ms'])} ms{' CPU' if cpu else ''} | {fmt_ms(t['floor_ms'])} ms"
+                       f"{' CPU' if cpu else ''} | {'' if cpu else got} | {t['cpu_ratio']:.2f}×{f' ({got})' if cpu else ''} | "
+                       f"{'yes' if t['met'] else '**no**'} | "
+                       f"{'' if t['p25_ratio'] is None else format(t['p25_ratio'], '.2f') + '×'} |")
     b = res["server_baseline"]
     out += ["", "## The server's own latency (baseline)", "",
             "A bare Python TLS client against tests/support/faultsm.py, per added RTT; and the server's own handling "
@@ -648,14 +734,19 @@ def markdown_report(res):
     out += ["", "## Footprint", "", "| contender | what | bytes | detail |", "|---|---|---:|---|"]
     for s in res["sizes"]:
         out.append(f"| {s['contender']} | {s['what']} | {s['bytes']:,} | {s['detail']} |")
+    floor = {(r["count"], r["rtt_ms"]): r for r in res["results"] if r["contender"] == "floor"}
     out += ["", "## All cells", "",
-            "| contender | secrets | added RTT | runs | min | median | max | CPU median | peak RSS |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            "| contender | secrets | added RTT | runs | min | median | max | CPU median | peak RSS "
+            "| × floor (wall) | × floor (CPU) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in res["results"]:
         w = r["wall"]
         rss = "-" if r["rss_mib"] is None else f"{r['rss_mib']['max']:.1f} MiB"
+        f = floor.get((r["count"], r["rtt_ms"]))
+        xf = ("| - | -" if f is None else
+              f"| {w['median'] / f['wall']['median']:.2f} | {r['cpu']['median'] / f['cpu']['median']:.2f}")
         out.append(f"| {r['label']} | {r['count']} | {r['rtt_ms']} ms | {w['n']} | {fmt_ms(w['min'])} | "
-                   f"{fmt_ms(w['median'])} | {fmt_ms(w['max'])} | {fmt_ms(r['cpu']['median'])} | {rss} |")
+                   f"{fmt_ms(w['median'])} | {fmt_ms(w['max'])} | {fmt_ms(r['cpu']['median'])} | {rss} {xf} |")
     out += ["", "## Contenders", ""]
     for c in res["contenders"]:
         out.append(f"- **{c['label']}** (`{c['name']}`): {c['note']}")
@@ -670,7 +761,7 @@ def markdown_report(res):
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="few runs per cell (a smoke run, not a result)")
-    ap.add_argument("--contenders", default="runtime-alone,lambda-secrets,curl,aws-sdk-rust,node,boto3,aws-cli",
+    ap.add_argument("--contenders", default="runtime-alone,floor,lambda-secrets,curl,aws-sdk-rust,node,boto3,aws-cli",
                     help="comma-separated, in table order (default: all)")
     ap.add_argument("--add-contender", action="append", default=[], metavar="NAME=COMMAND",
                     help="another contender: COMMAND VAR=ID... -- RUNTIME must inject and exec (repeatable)")
@@ -682,9 +773,12 @@ def parse_args(argv=None):
     ap.add_argument("--rss-runs", type=int, default=None, help="untimed GNU time runs per cell for peak RSS (default 3, quick 1)")
     ap.add_argument("--init-runs", type=int, help="emulated Lambda inits per case (default 40, quick 3; 0: skip)")
     ap.add_argument("--baseline-runs", type=int, default=30, help="raw-client requests for the server baseline")
+    ap.add_argument("--settle-ms", type=float, default=0.0, help="pause before every timed sample (default 0)")
+    ap.add_argument("--shuffle", action="store_true", help="a new (seeded) order of the cells in every round")
     ap.add_argument("--reference", default="lambda-secrets", help="the contender ratios are given against")
     ap.add_argument("--binary", default=os.environ.get("LAMBDA_SECRETS_BIN"), help="the lambda-secrets binary")
     ap.add_argument("--runtime", help="bench-runtime (default: built from bench/runtime)")
+    ap.add_argument("--floor", help="bench-floor (default: built from bench/floor when it is a contender)")
     ap.add_argument("--sdk-rust", default=str(HERE / "aws-sdk-rust" / "target" / "release" / "sdk-fetch"))
     ap.add_argument("--node", default=shutil.which("node"))
     ap.add_argument("--curl", default=shutil.which("curl"))
@@ -733,6 +827,22 @@ def build_runtime():
     die("building bench/runtime produced no bench-runtime executable (cargo's messages named none)")
 
 
+def build_floor():
+    """bench/floor, built like the shipped binary (static musl, musl-gcc for ring's C, the release
+    profile of its Cargo.toml); cargo does nothing when up to date."""
+    crate = HERE / "floor"
+    triple = f"{platform.machine()}-unknown-linux-musl"
+    env = dict(os.environ)
+    env.pop("CARGO_TARGET_DIR", None)
+    if shutil.which("musl-gcc"):
+        env[f"CC_{triple.replace('-', '_')}"] = "musl-gcc"
+    r = subprocess.run(["cargo", "build", "--release", "--locked", "--quiet", "--target", triple], cwd=crate,
+                       capture_output=True, text=True, env=env)
+    if r.returncode != 0:
+        die(f"building bench/floor failed:\n{r.stderr[-3000:]}")
+    return str(crate / "target" / triple / "release" / "bench-floor")
+
+
 def select_contenders(a):
     all_cs = contenders_for(a)
     names = [n.strip() for n in a.contenders.split(",") if n.strip()] + [s.partition("=")[0] for s in a.add_contender]
@@ -778,7 +888,7 @@ def make_cells(a, cs, ep, base, values, expected_by_id, runtime, pki):
     runs = {"fast": a.runs, "medium": a.runs_medium, "slow": a.runs_slow}
     cells = []
     for rtt in a.rtt:
-        curl_argv.ctx = {"curl": a.curl, "ca": pki["ca"], "endpoint": ep.url(rtt)}
+        curl_argv.ctx = {"curl": a.curl, "ca": pki["ca"], "endpoint": ep.url(rtt), "floor": a.floor}
         for n in a.counts:
             pairs = [(f"SECRET_{i:02d}", f"bench/s{i:02d}") for i in range(n)]
             expect = ",".join(f"{v}:{expected_by_id[s]}" for v, s in pairs)
@@ -816,15 +926,20 @@ def verify(cells, spawner, runtime, values, expected_by_id, tmp):
             verify_curl(cell, spawner, expected_by_id, tmp)
 
 
-def measure(cells, spawner, tmp):
+def measure(cells, spawner, tmp, settle_ms=0.0, shuffle=False):
     total = max(c.runs for c in cells)
+    order = random.Random(12)  # a fixed seed: the same order for the same cells and runs
     counts = sorted({(c.contender.runs_class, c.runs) for c in cells})
     log(f"measuring: {total} interleaved rounds over {len(cells)} cells (runs per cell: "
         + ", ".join(f"{k} {v}" for k, v in counts) + ")")
     t0 = time.monotonic()
     for i in range(total):
-        for cell in cells:
+        # Shuffled per round so that no contender always follows the same one: the process after
+        # another one's exit is not always the one that pays for its teardown (bench/README.md).
+        for cell in order.sample(cells, len(cells)) if shuffle else cells:
             if i in cell.rounds:
+                if settle_ms:
+                    time.sleep(settle_ms / 1000)
                 code, wall, cpu = spawner.sample(cell.argv, cell.env)
                 if code != 0:
                     fail_cell(cell, code, spawner.stderr(), f"timed run {len(cell.wall) + 1}")
@@ -889,6 +1004,12 @@ def print_report(res, reference):
         for r in res["init"]:
             ov = "" if r["overhead_ms"] is None else f"  (+{fmt_ms(r['overhead_ms'])} ms)"
             print(f"  {r['case']:<52} {fmt_ms(r['init_ms']['median']):>7} ms{ov}")
+    if res.get("floor_targets"):
+        print("\nagainst the floor (lambda-secrets / floor, medians of this run):")
+        for t in res["floor_targets"]:
+            got = f"+{t['ratio']:.2f} ms" if t["target"].startswith("CPU") else f"{t['ratio']:.2f}x"
+            p25 = "" if t["p25_ratio"] is None else f", lower quartiles {t['p25_ratio']:.2f}x"
+            print(f"  {t['target']:<46} {got:>9}  (CPU {t['cpu_ratio']:.2f}x{p25})   {'met' if t['met'] else 'MISSED'}")
     if res["targets"]:
         print("\ntargets (ratio of medians; judged where marked *):")
         for t in res["targets"]:
@@ -907,6 +1028,8 @@ def main(argv=None):
     started = time.time()
     load_before = os.getloadavg()
     runtime = a.runtime or build_runtime()
+    if a.floor is None and "floor" in a.contenders.split(","):
+        a.floor = build_floor()
     cs = select_contenders(a)
     names = [c.name for c in cs]
     if a.reference not in names:
@@ -939,7 +1062,7 @@ def main(argv=None):
                 fresh, kept, tls = raw_client_latency(ep.ports[rtt], pki["ca"], "bench/s00", a.baseline_runs)
                 baseline["raw_client"][str(rtt)] = {"fresh": stats(fresh), "kept_alive": stats(kept), "tls": tls}
             server_stats(ep.server.port, pki["ca"], reset=True)
-            measure(cells, spawner, tmp)
+            measure(cells, spawner, tmp, a.settle_ms, a.shuffle)
             st = server_stats(ep.server.port, pki["ca"])
             baseline["requests"] = st["requests"]
             baseline["handling_us"] = stats(st["handling_us"])
@@ -969,6 +1092,7 @@ def main(argv=None):
                    "rss_runs": a.rss_runs, "init_runs": a.init_runs, "reference": a.reference},
         "contenders": [{"name": c.name, "label": c.label, "runs_class": c.runs_class, "note": c.note} for c in cs],
         "server_baseline": baseline, "results": results, "targets": evaluate_targets(by, a.rtt, baseline),
+        "floor_targets": evaluate_floor(by),
         "init": init, "sizes": sizes(a, names), "warnings": warnings,
     }
     print_report(res, a.reference)

@@ -8,6 +8,7 @@ import math
 from html import escape
 
 COLORS = {
+    "floor": "#999999",
     "lambda-secrets": "#d95f02",
     "curl": "#7570b3",
     "aws-sdk-rust": "#1b9e77",

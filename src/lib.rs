@@ -113,6 +113,9 @@ fn pipeline(args: &[OsString], log: &mut Log, started: Instant) -> Result<u8, Ve
         Mode::Check => Ok(print_check(injection)),
         Mode::Exec(argv) => {
             log_success(log, &injection, &fetched, started);
+            // The HTTP client, its pooled connection and the replies are still alive here, on
+            // purpose: exec discards the address space, so freeing them first would only hand
+            // pages back one munmap at a time (bench/README.md, "Where the time goes").
             Err(vec![exec::exec(
                 &argv,
                 next_wrapper().as_deref(),

@@ -23,7 +23,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "bench" / "bench.py"
-SMALL = ["--contenders", "runtime-alone,lambda-secrets,curl,boto3,aws-cli", "--counts", "1,2", "--rtt", "0,10",
+SMALL = ["--contenders", "runtime-alone,floor,lambda-secrets,curl,boto3,aws-cli", "--counts", "1,2", "--rtt", "0,10",
          "--runs", "3", "--runs-medium", "1", "--runs-slow", "1", "--rss-runs", "1", "--init-runs", "1",
          "--baseline-runs", "3"]
 
@@ -46,10 +46,10 @@ def small_run(binary, tmp_path_factory):
 
 def test_every_cell_is_measured(small_run):
     _, res, _ = small_run
-    names = ["runtime-alone", "lambda-secrets", "curl", "boto3", "aws-cli"]
+    names = ["runtime-alone", "floor", "lambda-secrets", "curl", "boto3", "aws-cli"]
     cells = {(r["contender"], r["count"], r["rtt_ms"]): r for r in res["results"]}
     assert set(cells) == {(c, n, t) for c in names for n in (1, 2) for t in (0, 10)}
-    runs = {"runtime-alone": 3, "lambda-secrets": 3, "curl": 3, "boto3": 1, "aws-cli": 1}
+    runs = {"runtime-alone": 3, "floor": 3, "lambda-secrets": 3, "curl": 3, "boto3": 1, "aws-cli": 1}
     for (name, n, rtt), r in cells.items():
         w = r["wall"]
         assert w["n"] == runs[name] == len(r["samples"]["wall"]) == len(r["samples"]["cpu"])
@@ -61,9 +61,9 @@ def test_every_cell_is_measured(small_run):
             assert len(r["samples"]["rss_mib"]) == 1 and r["rss_mib"]["max"] > 0
     # The added round trip is really in the path: a fresh HTTPS connection costs at least 3 of them
     # (TCP, TLS 1.3, the request), each delayed by the proxy's sleeps, so every +10 ms run of
-    # lambda-secrets and curl takes at least 30 ms. A lower bound made of sleeps holds on a loaded
-    # machine (load only adds); comparing two measured times would not, so none is compared here.
-    for name in ("lambda-secrets", "curl"):
+    # the floor, lambda-secrets and curl takes at least 30 ms. A lower bound made of sleeps holds on a
+    # loaded machine (load only adds); comparing two measured times would not, so none is compared.
+    for name in ("floor", "lambda-secrets", "curl"):
         assert cells[(name, 1, 10)]["wall"]["min"] >= 30, cells[(name, 1, 10)]["wall"]
 
 
@@ -78,7 +78,9 @@ def test_the_server_baseline_and_its_counts(small_run):
     assert b["raw_client"]["0"]["tls"] == "TLSv1.3"
     # Timed and RSS runs only (the verification runs come before the counters are reset):
     # one request per run of lambda-secrets, curl and boto3 (a batch for 2); one per secret for the CLI.
-    per_run = {"lambda-secrets": (1, 1), "curl": (1, 1), "boto3": (1, 1), "aws-cli": (1, 2)}
+    # The floor contender sends the same plan as lambda-secrets; every one of its runs ended in
+    # bench-runtime, which checked its values by sha256 (a wrong one fails the whole run).
+    per_run = {"floor": (1, 1), "lambda-secrets": (1, 1), "curl": (1, 1), "boto3": (1, 1), "aws-cli": (1, 2)}
     want = {"GetSecretValue": 0, "BatchGetSecretValue": 0}
     for r in res["results"]:
         if r["contender"] in per_run:
@@ -115,6 +117,28 @@ def test_targets_init_and_sizes_are_reported(small_run):
     facts = res["meta"]["facts"]
     assert facts["cores"] and facts["lambda_secrets"] and facts["lambda_secrets_sha256"]
     assert len(res["meta"]["load_before"]) == 3
+
+
+def test_the_floor_is_reported(small_run):
+    """The floor contender (bench/floor) in every cell, its targets, and the "× floor" columns."""
+    _, res, paths = small_run
+    by = {(r["contender"], r["count"], r["rtt_ms"]): r for r in res["results"]}
+    got = {t["target"]: t for t in res["floor_targets"]}
+    assert set(got) == {"wall ≤ 1.15× floor, 1 secret, +0 ms RTT", "wall ≤ 1.05× floor, 1 secret, +10 ms RTT",
+                        "CPU ≤ floor + 0.5 ms, 1 secret, +0 ms RTT"}
+    for t in got.values():
+        ref, floor = by[("lambda-secrets", 1, t["rtt_ms"])], by[("floor", 1, t["rtt_ms"])]
+        if t["target"].startswith("CPU"):
+            assert t["ratio"] == pytest.approx(ref["cpu"]["median"] - floor["cpu"]["median"])
+        else:
+            assert t["ratio"] == pytest.approx(ref["wall"]["median"] / floor["wall"]["median"])
+        assert t["met"] == (t["ratio"] <= t["limit"])
+    md = paths["md"].read_text()
+    assert "## Against the floor" in md and "| × floor (wall) | × floor (CPU) |" in md
+    row = next(line for line in md.splitlines() if line.startswith("| lambda-secrets | 2 | 10 ms |"))
+    r, f = by[("lambda-secrets", 2, 10)], by[("floor", 2, 10)]
+    assert row.endswith(f"| {r['wall']['median'] / f['wall']['median']:.2f} | "
+                        f"{r['cpu']['median'] / f['cpu']['median']:.2f} |")
 
 
 def test_the_terminal_table_matches_the_json(small_run):
