@@ -27,6 +27,11 @@ not the bottleneck; its own latency is measured and reported as the baseline. Ad
 round-trip time goes through bench/delayproxy.py (D ms each way per chunk, the TCP handshake charged
 one round trip): "10 ms RTT" is D = 5.
 
+Parameter Store cells (--ssm, issue 11): the same job with `ssm:NAME` references to SecureString
+parameters (1 and 10), and a mixed cell (5 secrets and 5 parameters) beside its two halves alone, for
+the contenders that read Parameter Store; reported in their own section and JSON list (`ssm_results`,
+`ssm_targets`), after the Secrets Manager cells, from the same interleaved run.
+
 Part two: Lambda's init duration (runtime process start to its first GET /next), from
 layer/emulator/runtime_api.py with the Python runtime interface client (awslambdaric), with and
 without lambda-secrets as AWS_LAMBDA_EXEC_WRAPPER.
@@ -79,6 +84,13 @@ SCALING_TARGET = (20, 1, 10, 1.2)  # 20 secrets within 1.2x of 1 secret at 10 ms
 # (secret count, added RTT, wall limit as a ratio to the floor's median).
 FLOOR_TARGETS = [(1, 0, 1.15), (1, 10, 1.05), (20, 10, 1.05)]
 FLOOR_CPU_MARGIN_MS = 0.5  # lambda-secrets' CPU median at most the floor's + this, 1 secret, +0 ms
+# Issue 11 (Parameter Store cells, --ssm): 10 parameters within 1.2x of 1 at 10 ms RTT; lambda-secrets
+# at most 0.4x curl's GetParameters on 1 parameter at 0 ms; the mixed cell within 1.2x the slower of
+# its two halves alone at 10 ms RTT (the services are fetched in parallel).
+SSM_SCALING_TARGET = (10, 1, 10, 1.2)
+SSM_CURL_TARGET = 0.40
+SSM_MIXED_TARGET = (10, 1.2)
+SSM_PREFIX = "/bench/p"  # parameters /bench/p00, /bench/p01, ... (SecureString)
 
 
 def die(msg):
@@ -103,6 +115,8 @@ class Contender:
     execs: bool = True  # False: one request, no runtime (curl)
     note: str = ""
     needs: tuple = ()  # paths that must exist
+    ssm: bool = False  # reads Parameter Store (`ssm:NAME` references): takes part in the --ssm cells
+    mixed: bool = False  # reads both services in one run: takes part in the --ssm mixed cell
 
 
 def pairs_argv(prefix):
@@ -115,7 +129,8 @@ def contenders_for(a):
         "runtime-alone": Contender(
             "runtime-alone", "runtime alone (values preset)", "fast",
             lambda pairs, runtime, out: [runtime], env=None,
-            note="bench-runtime with the values already in its environment: the floor every exec'ing contender includes"),
+            note="bench-runtime with the values already in its environment: the floor every exec'ing contender includes",
+            ssm=True, mixed=True),
         "floor": Contender(
             "floor", "floor (1 pre-signed request)", "fast", floor_argv,
             note="bench/floor: one TLS 1.3 connection, one request signed by the harness, set, exec; "
@@ -125,38 +140,50 @@ def contenders_for(a):
             "lambda-secrets", "lambda-secrets", "fast",
             lambda pairs, runtime, out: [a.binary, runtime],
             env=lambda pairs: {"LAMBDA_SECRETS": json.dumps(dict(pairs))},
-            note="release build (static musl), LAMBDA_SECRETS as a JSON object", needs=(a.binary,)),
+            note="release build (static musl), LAMBDA_SECRETS as a JSON object", needs=(a.binary,), ssm=True, mixed=True),
         "curl": Contender(
             "curl", "curl --aws-sigv4 (1 request)", "fast", curl_argv, execs=False,
-            note="one GetSecretValue (BatchGetSecretValue for 2+), no exec: the C floor for a single request",
-            needs=(a.curl,)),
+            note="one GetSecretValue (BatchGetSecretValue for 2+; GetParameters for parameters), no exec: "
+                 "the C floor for a single request",
+            needs=(a.curl,), ssm=True),
         "aws-sdk-rust": Contender(
             "aws-sdk-rust", "AWS SDK for Rust", "fast", pairs_argv([a.sdk_rust]),
-            note="aws-config + aws-sdk-secretsmanager on tokio (bench/aws-sdk-rust), then exec",
-            needs=(a.sdk_rust,)),
+            note="aws-config + aws-sdk-secretsmanager (and aws-sdk-ssm) on tokio (bench/aws-sdk-rust), then exec",
+            needs=(a.sdk_rust,), ssm=True, mixed=True),
         "node": Contender(
             "node", "Node.js + SDK v3", "medium", pairs_argv([a.node, str(HERE / "node" / "fetch.mjs")]),
-            note="@aws-sdk/client-secrets-manager v3 (bench/node), then the runtime as a child (no execve in Node 20)",
-            needs=(a.node, str(HERE / "node" / "node_modules" / "@aws-sdk" / "client-secrets-manager"))),
+            note="@aws-sdk/client-secrets-manager (and @aws-sdk/client-ssm) v3 (bench/node), then the runtime as a "
+                 "child (no execve in Node 20)",
+            needs=(a.node, str(HERE / "node" / "node_modules" / "@aws-sdk" / "client-secrets-manager")), ssm=True, mixed=True),
         "boto3": Contender(
             "boto3", "Python boto3", "medium", pairs_argv([py, str(HERE / "contenders" / "boto3_fetch.py")]),
-            note="boto3 client, fetch, os.execvp"),
+            note="boto3 client (secretsmanager, ssm), fetch, os.execvp", ssm=True, mixed=True),
         "aws-cli": Contender(
             "aws-cli", "AWS CLI shell wrapper", "slow", pairs_argv([str(HERE / "contenders" / "aws-cli.sh")]),
-            note="export X=$(aws secretsmanager get-secret-value ...) per variable, then exec (AWS CLI v1)",
-            needs=(shutil.which("aws", path=os.path.dirname(py)) or "aws (AWS CLI)",)),
+            note="export X=$(aws secretsmanager get-secret-value ...) per variable (aws ssm get-parameters --names N "
+                 "--with-decryption for a parameter), then exec (AWS CLI v1)",
+            needs=(shutil.which("aws", path=os.path.dirname(py)) or "aws (AWS CLI)",), ssm=True),
     }
     for spec in a.add_contender:
         name, _, cmd = spec.partition("=")
         if not name or not cmd or name in cs:
             die(f"--add-contender wants NAME=COMMAND with a new NAME, got {spec!r}")
-        cs[name] = Contender(name, name, "fast", pairs_argv(shlex.split(cmd)), note=f"added: {cmd}")
+        cs[name] = Contender(name, name, "fast", pairs_argv(shlex.split(cmd)), note=f"added: {cmd}",
+                             ssm=True, mixed=True)
+    if a.ssm_cells:
+        cs["node"].needs += (str(HERE / "node" / "node_modules" / "@aws-sdk" / "client-ssm"),)
     return cs
 
 
 def curl_argv(pairs, runtime, out, *, ctx=None):
     ctx = ctx or curl_argv.ctx
     ids = [s for _, s in pairs]
+    if all(s.startswith("ssm:") for s in ids):  # Parameter Store: one GetParameters, decrypted
+        body = {"Names": sorted({s[4:] for s in ids}), "WithDecryption": True}
+        return [ctx["curl"], "-sS", "--fail", "-o", out or "/dev/null", "--cacert", ctx["ca"],
+                "--aws-sigv4", f"aws:amz:{REGION}:ssm", "--user", f"{KEY_ID}:{SECRET_KEY}",
+                "-H", f"X-Amz-Security-Token: {TOKEN}", "-H", "X-Amz-Target: AmazonSSM.GetParameters",
+                "-H", "Content-Type: application/x-amz-json-1.1", "-d", json.dumps(body), ctx["endpoint"] + "/"]
     if len(ids) == 1:
         target, body = "GetSecretValue", {"SecretId": ids[0]}
     else:
@@ -343,14 +370,26 @@ class Cell:
     pairs: list = field(default_factory=list)  # [(VAR, secret id)]
     rounds: set = field(default_factory=set)  # the rounds it is timed in
     rss_rounds: set = field(default_factory=set)  # the rounds it also gets a GNU time run in
+    params: int = 0  # Parameter Store parameters (a --ssm cell); count is then its secrets, maybe 0
+    ssm: bool = False  # one of the --ssm cells (reported apart from the Secrets Manager cells)
 
     @property
     def key(self):
+        if self.ssm:
+            return f"{self.contender.name} / {workload_text(self.count, self.params)} / {self.rtt} ms"
         return f"{self.contender.name} / {self.count} / {self.rtt} ms"
 
     def where(self):
+        if self.ssm:
+            return f"{self.contender.name} ({workload_text(self.count, self.params)}, +{self.rtt} ms RTT)"
         s = "secret" if self.count == 1 else "secrets"
         return f"{self.contender.name} ({self.count} {s}, +{self.rtt} ms RTT)"
+
+
+def workload_text(secrets, params):
+    """"5 secrets + 5 parameters", "1 parameter", "5 secrets"."""
+    parts = [f"{n} {what}{'s' if n != 1 else ''}" for n, what in ((secrets, "secret"), (params, "parameter")) if n]
+    return " + ".join(parts)
 
 
 def stats(values):
@@ -376,8 +415,11 @@ def verify_curl(cell, spawner, expected_by_id, tmp):
     if code != 0:
         fail_cell(cell, code, spawner.stderr(), "verification")
     reply = json.loads(Path(out).read_text())
-    got = {reply["Name"]: reply["SecretString"]} if "Name" in reply else \
-        {v["Name"]: v["SecretString"] for v in reply.get("SecretValues", [])}
+    if "Parameters" in reply:  # GetParameters: the values by "ssm:" + name, as the cell's references
+        got = {"ssm:" + v["Name"]: v["Value"] for v in reply["Parameters"]}
+    else:
+        got = {reply["Name"]: reply["SecretString"]} if "Name" in reply else \
+            {v["Name"]: v["SecretString"] for v in reply.get("SecretValues", [])}
     want = {s: expected_by_id[s] for s in {s for _, s in cell.pairs}}
     bad = [s for s, h in want.items() if s not in got or sha(got[s]) != h]
     if bad:
@@ -566,6 +608,87 @@ def evaluate_floor(by, ref="lambda-secrets"):
                     "ms": r["cpu"]["median"], "floor_ms": f["cpu"]["median"], "p25_ratio": None,
                     "cpu_ratio": r["cpu"]["median"] / f["cpu"]["median"]})
     return out
+def ssm_judged(rtts, want):
+    return want if want in rtts else rtts[-1]
+
+
+def evaluate_ssm_targets(by, rtts, baseline=None, ref="lambda-secrets"):
+    """Issue 11's targets from the medians of this run. by: {(contender, secrets, parameters, rtt): result}.
+    Returns (targets, mixed): `mixed` is every mixed contender's mixed cell against its slower half."""
+    med = lambda k: by[k]["wall"]["median"] if k in by else None  # noqa: E731
+    targets, mixed = [], []
+
+    def add(target, other, limit, judged, per, note):
+        j = per.get(str(judged))
+        if not j:
+            return
+        if j["ratio"] > limit:
+            note += f"; missed by {j['ratio'] / limit - 1:.0%}"
+        over = [f"+{rtt} ms ({ratio_text(v['ratio'])})" for rtt, v in per.items()
+                if rtt != str(judged) and v["ratio"] > limit]
+        if over:
+            note += f"; above {limit} at {', '.join(over)}, where it is not judged"
+        if judged not in (rtts[0], SSM_SCALING_TARGET[2]):
+            note += f" (judged at +{judged} ms, the largest added RTT of this run)"
+        targets.append({"target": target, "other": other, "limit": limit, "judged_rtt": judged, "ratio": j["ratio"],
+                        "met": j["ratio"] <= limit, "by_rtt": per, "note": note + "."})
+
+    n_hi, n_lo, rtt_t, limit = SSM_SCALING_TARGET
+    per = {str(rtt): {"ratio": med((ref, 0, n_hi, rtt)) / med((ref, 0, n_lo, rtt)), "ms": med((ref, 0, n_hi, rtt)),
+                      "other_ms": med((ref, 0, n_lo, rtt))}
+           for rtt in rtts if med((ref, 0, n_hi, rtt)) and med((ref, 0, n_lo, rtt))}
+    judged = ssm_judged(rtts, rtt_t)
+    if str(judged) in per:
+        j = per[str(judged)]
+        add(f"lambda-secrets, {n_hi} parameters ≤ {limit}× {n_lo} parameter", None, limit, judged, per,
+            f"{fmt_ms(j['ms'])} ms against {fmt_ms(j['other_ms'])} ms: one GetParameters carries all {n_hi}")
+
+    per = {}
+    for rtt in rtts:
+        r1, r2 = by.get((ref, 0, 1, rtt)), by.get(("curl", 0, 1, rtt))
+        if r1 and r2:
+            per[str(rtt)] = {"ratio": r1["wall"]["median"] / r2["wall"]["median"], "ms": r1["wall"]["median"],
+                             "other_ms": r2["wall"]["median"], "cpu_ms": r1["cpu"]["median"],
+                             "other_cpu_ms": r2["cpu"]["median"]}
+    if str(rtts[0]) in per:
+        j = per[str(rtts[0])]
+        note = (f"{fmt_ms(j['ms'])} ms (CPU {fmt_ms(j['cpu_ms'])}) against {fmt_ms(j['other_ms'])} ms "
+                f"(CPU {fmt_ms(j['other_cpu_ms'])})")
+        ten = [f"{n_hi} parameters at +{rtt} ms: {ratio_text(med((ref, 0, n_hi, rtt)) / med(('curl', 0, n_hi, rtt)))}"
+               for rtt in rtts if med((ref, 0, n_hi, rtt)) and med(("curl", 0, n_hi, rtt))]
+        if ten:
+            note += "; " + ", ".join(ten)
+        for rtt, v in per.items():
+            fresh = ((baseline or {}).get("raw_client", {}).get(rtt) or {}).get("fresh")
+            if rtt != str(rtts[0]) and fresh:
+                note += (f"; at +{rtt} ms every fresh HTTPS request waits for the same three round trips, and a "
+                         f"client that cost nothing would score {ratio_text(fresh['median'] / v['other_ms'])}")
+        add(f"lambda-secrets ≤ {SSM_CURL_TARGET}× curl, 1 parameter", "curl", SSM_CURL_TARGET, rtts[0], per, note)
+
+    rtt_t, limit = SSM_MIXED_TARGET
+    judged = ssm_judged(rtts, rtt_t)
+    names = list(dict.fromkeys(k[0] for k in by))
+    for name in names:
+        per = {}
+        for rtt in rtts:
+            for (c, n_s, n_p, t) in by:
+                if c == name and t == rtt and n_s and n_p:
+                    halves = (med((name, n_s, 0, rtt)), med((name, 0, n_p, rtt)))
+                    if None not in halves:
+                        per[str(rtt)] = {"ratio": med((name, n_s, n_p, rtt)) / max(halves),
+                                         "ms": med((name, n_s, n_p, rtt)), "secrets_ms": halves[0],
+                                         "parameters_ms": halves[1], "secrets": n_s, "parameters": n_p}
+        if not per or name == "runtime-alone":
+            continue
+        mixed.append({"contender": name, "judged_rtt": judged, "by_rtt": per})
+        if name == ref and str(judged) in per:
+            j = per[str(judged)]
+            add(f"lambda-secrets, {workload_text(j['secrets'], j['parameters'])} ≤ {limit}× the slower half alone",
+                None, limit, judged, per,
+                f"{fmt_ms(j['ms'])} ms against {fmt_ms(j['secrets_ms'])} ms ({j['secrets']} secrets alone) and "
+                f"{fmt_ms(j['parameters_ms'])} ms ({j['parameters']} parameters alone): the two services are "
+                "fetched in parallel")
+    return targets, mixed
 
 
 # ---------------------------------------------------------------- facts
@@ -596,9 +719,12 @@ def machine_facts(a):
     pkg = HERE / "node" / "node_modules" / "@aws-sdk" / "client-secrets-manager" / "package.json"
     if pkg.is_file():
         facts["aws_sdk_js"] = json.loads(pkg.read_text())["version"]
+    pkg = HERE / "node" / "node_modules" / "@aws-sdk" / "client-ssm" / "package.json"
+    if pkg.is_file():
+        facts["aws_sdk_js_ssm"] = json.loads(pkg.read_text())["version"]
     lock = HERE / "aws-sdk-rust" / "Cargo.lock"
     if lock.is_file():
-        for crate in ("aws-config", "aws-sdk-secretsmanager", "aws-lc-rs", "tokio"):
+        for crate in ("aws-config", "aws-sdk-secretsmanager", "aws-sdk-ssm", "aws-lc-rs", "tokio"):
             m = re.search(rf'name = "{crate}"\nversion = "([^"]+)"', lock.read_text())
             if m:
                 facts[crate] = m.group(1)
@@ -681,14 +807,15 @@ def markdown_report(res):
            "Medians of one interleaved run; each run a fresh process, none discarded as warm-up. "
            "Wall time from process start to the exit of the runtime it execs (which checks every value "
            "by sha256); curl is one request and execs nothing.", "",
-           headline_markdown(res), "",
+           headline_markdown(res) if res["results"] else "(No Secrets Manager-only cells in this run.)", "",
            "Runs per cell: " + ", ".join(f"{k} {v}" for k, v in res["config"]["runs"].items()) + " "
            "(" + "; ".join(f"{c['name']}: {c['runs_class']}" for c in res["contenders"]) + ").", "",
-           "## Targets", "",
+           *(["## Targets", "",
            "Ratios of medians from this run. The client-cost targets are judged at the lowest added RTT, "
            "where what differs between contenders is the client's own cost; at +10 ms every contender also "
            "waits for the same three round trips of a fresh HTTPS request, which no client can avoid.", "",
            "| target | judged at | ratio | met | other RTTs | why |", "|---|---|---:|---|---|---|"]
+             if res["results"] else [])]
     for t in res["targets"]:
         others = ", ".join(f"+{rtt} ms: {ratio_text(v['ratio'])}" for rtt, v in t["by_rtt"].items()
                            if rtt != str(t["judged_rtt"]))
@@ -735,10 +862,11 @@ def markdown_report(res):
     for s in res["sizes"]:
         out.append(f"| {s['contender']} | {s['what']} | {s['bytes']:,} | {s['detail']} |")
     floor = {(r["count"], r["rtt_ms"]): r for r in res["results"] if r["contender"] == "floor"}
-    out += ["", "## All cells", "",
-            "| contender | secrets | added RTT | runs | min | median | max | CPU median | peak RSS "
-            "| × floor (wall) | × floor (CPU) |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    if res["results"]:
+        out += ["", "## All cells", "",
+                "| contender | secrets | added RTT | runs | min | median | max | CPU median | peak RSS "
+                "| × floor (wall) | × floor (CPU) |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in res["results"]:
         w = r["wall"]
         rss = "-" if r["rss_mib"] is None else f"{r['rss_mib']['max']:.1f} MiB"
@@ -747,12 +875,99 @@ def markdown_report(res):
               f"| {w['median'] / f['wall']['median']:.2f} | {r['cpu']['median'] / f['cpu']['median']:.2f}")
         out.append(f"| {r['label']} | {r['count']} | {r['rtt_ms']} ms | {w['n']} | {fmt_ms(w['min'])} | "
                    f"{fmt_ms(w['median'])} | {fmt_ms(w['max'])} | {fmt_ms(r['cpu']['median'])} | {rss} {xf} |")
+    out += ssm_markdown(res)
     out += ["", "## Contenders", ""]
     for c in res["contenders"]:
         out.append(f"- **{c['label']}** (`{c['name']}`): {c['note']}")
     if res["warnings"]:
         out += ["", "## Warnings", ""] + [f"- {w}" for w in res["warnings"]]
     return "\n".join(out) + "\n"
+
+
+def ssm_terminal_report(res, reference):
+    lines = []
+    rows_all = res.get("ssm_results") or []
+    for rtt in res["config"]["rtt_ms"]:
+        for wl in dict.fromkeys((r["secrets"], r["parameters"]) for r in rows_all):
+            rows = [r for r in rows_all if r["rtt_ms"] == rtt and (r["secrets"], r["parameters"]) == wl]
+            if not rows:
+                continue
+            ref = next((r for r in rows if r["contender"] == reference), None)
+            lines.append(f"\n{workload_text(*wl)}, +{rtt} ms RTT")
+            lines.append(f"  {'contender':<32} {'runs':>4} {'min':>9} {'median':>9} {'max':>9} "
+                         f"{'CPU med':>9} {'peak RSS':>9}  vs {reference}")
+            for r in rows:
+                w, c = r["wall"], r["cpu"]
+                rel = "" if ref is None else (
+                    "reference" if r is ref else f"{w['median'] / ref['wall']['median']:.2f}x")
+                rss = "-" if r["rss_mib"] is None else f"{r['rss_mib']['max']:.1f} MiB"
+                lines.append(f"  {r['label']:<32} {w['n']:>4} {fmt_ms(w['min']):>6} ms {fmt_ms(w['median']):>6} ms "
+                             f"{fmt_ms(w['max']):>6} ms {fmt_ms(c['median']):>6} ms {rss:>9}  {rel}")
+    for t in res.get("ssm_targets") or []:
+        cols = "  ".join(f"{'*' if rtt == str(t['judged_rtt']) else ' '}+{rtt} ms {ratio_text(v['ratio']):>6}"
+                         for rtt, v in t["by_rtt"].items())
+        lines.append(f"  {t['target']:<62} {cols}   {'met' if t['met'] else 'MISSED'}")
+    for m in res.get("ssm_mixed") or []:
+        lines.append(f"  mixed / slower half, {m['contender']:<20} " + "  ".join(
+            f"+{rtt} ms {ratio_text(v['ratio']):>6}" for rtt, v in m["by_rtt"].items()))
+    return "\n".join(["", "Parameter Store cells (--ssm)", *lines]) if lines else ""
+
+
+def ssm_markdown(res, reference="lambda-secrets"):
+    """The section of the Markdown report for the --ssm cells."""
+    rows = res.get("ssm_results") or []
+    if not rows:
+        return []
+    rtts = res["config"]["rtt_ms"]
+    cols = [(rtt, wl) for rtt in rtts for wl in dict.fromkeys((r["secrets"], r["parameters"]) for r in rows)]
+    by = {(r["contender"], r["secrets"], r["parameters"], r["rtt_ms"]): r for r in rows}
+    out = ["", "## Parameter Store cells", "",
+           "`ssm:` references to SecureString parameters (`/bench/p00`, ...), read decrypted "
+           "(`GetParameters`, `WithDecryption: true`, up to 10 names a call), and the mixed cell (secrets and "
+           "parameters in one run) beside its two halves alone; same interleaved run as the rest. Median wall ms "
+           "(median CPU ms); × is against lambda-secrets in the same cell.", "",
+           "| contender | " + " | ".join(f"{workload_text(*wl)}, +{rtt} ms" for rtt, wl in cols) + " |",
+           "|---|" + "---:|" * len(cols)]
+    for name in dict.fromkeys(r["contender"] for r in rows):
+        label = next(r["label"] for r in rows if r["contender"] == name)
+        cells = []
+        for rtt, wl in cols:
+            r, ref = by.get((name, *wl, rtt)), by.get((reference, *wl, rtt))
+            if r is None:
+                cells.append("")
+                continue
+            text = f"{fmt_ms(r['wall']['median'])} ({fmt_ms(r['cpu']['median'])})"
+            if name == reference:
+                text = f"**{text}**"
+            elif ref is not None and name != "runtime-alone":
+                text += f" {r['wall']['median'] / ref['wall']['median']:.1f}×"
+            cells.append(text)
+        out.append(f"| {label} | " + " | ".join(cells) + " |")
+    out += ["", "### Targets (issue 11)", "",
+            "| target | judged at | ratio | met | other RTTs | why |", "|---|---|---:|---|---|---|"]
+    for t in res.get("ssm_targets") or []:
+        others = ", ".join(f"+{rtt} ms: {ratio_text(v['ratio'])}" for rtt, v in t["by_rtt"].items()
+                           if rtt != str(t["judged_rtt"]))
+        out.append(f"| {t['target']} | +{t['judged_rtt']} ms RTT | {ratio_text(t['ratio'])} | "
+                   f"{'yes' if t['met'] else '**no**'} | {others} | {t['note']} |")
+    if res.get("ssm_mixed"):
+        out += ["", "Mixed cell against the slower of its halves alone, every contender that has one "
+                "(the target is lambda-secrets'; the others are shown for comparison):", "",
+                "| contender | " + " | ".join(f"+{rtt} ms" for rtt in rtts) + " |", "|---|" + "---:|" * len(rtts)]
+        for m in res["ssm_mixed"]:
+            out.append(f"| {m['contender']} | " + " | ".join(
+                (f"{ratio_text(v['ratio'])} ({fmt_ms(v['ms'])} / max({fmt_ms(v['secrets_ms'])}, "
+                 f"{fmt_ms(v['parameters_ms'])}))" if (v := m["by_rtt"].get(str(rtt))) else "") for rtt in rtts) + " |")
+    out += ["", "### All Parameter Store cells", "",
+            "| contender | secrets | parameters | added RTT | runs | min | median | max | CPU median | peak RSS |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        w = r["wall"]
+        rss = "-" if r["rss_mib"] is None else f"{r['rss_mib']['max']:.1f} MiB"
+        out.append(f"| {r['label']} | {r['secrets']} | {r['parameters']} | {r['rtt_ms']} ms | {w['n']} | "
+                   f"{fmt_ms(w['min'])} | {fmt_ms(w['median'])} | {fmt_ms(w['max'])} | {fmt_ms(r['cpu']['median'])} | "
+                   f"{rss} |")
+    return out
 
 
 # ---------------------------------------------------------------- main
@@ -764,8 +979,17 @@ def parse_args(argv=None):
     ap.add_argument("--contenders", default="runtime-alone,floor,lambda-secrets,curl,aws-sdk-rust,node,boto3,aws-cli",
                     help="comma-separated, in table order (default: all)")
     ap.add_argument("--add-contender", action="append", default=[], metavar="NAME=COMMAND",
-                    help="another contender: COMMAND VAR=ID... -- RUNTIME must inject and exec (repeatable)")
-    ap.add_argument("--counts", default="1,5,20", help="secret counts (default 1,5,20; at most 20)")
+                    help="another contender: COMMAND VAR=ID... -- RUNTIME must inject and exec (repeatable); "
+                         "with --ssm it takes part in every Parameter Store cell, an ID `ssm:NAME` then naming a "
+                         "parameter to read decrypted")
+    ap.add_argument("--counts", default="1,5,20",
+                    help="secret counts (default 1,5,20; at most 20; 'none' for no Secrets Manager-only cells)")
+    ap.add_argument("--ssm", action="store_true",
+                    help="add the Parameter Store cells (issue 11): --parameters for every contender that reads "
+                         "Parameter Store, and the --mixed cell with its two halves for those that read both")
+    ap.add_argument("--parameters", default="1,10", help="with --ssm: parameter counts (default 1,10; 1 to 10)")
+    ap.add_argument("--mixed", default="5+5", help="with --ssm: SECRETS+PARAMETERS of the mixed cell (default 5+5; "
+                                                   "'none' for no mixed cell)")
     ap.add_argument("--rtt", default="0,10", help="added round-trip times in ms (default 0,10)")
     ap.add_argument("--runs", type=int, help="timed runs per cell of the fast contenders (default 40, quick 5)")
     ap.add_argument("--runs-medium", type=int, help="... of node and boto3 (default 15, quick 3)")
@@ -792,10 +1016,18 @@ def parse_args(argv=None):
     for k, v in (a.quick_defaults if a.quick else full).items():
         if getattr(a, k) is None:
             setattr(a, k, v)
-    a.counts = sorted({int(x) for x in a.counts.split(",")})
+    a.counts = [] if a.counts.strip().lower() in ("", "none") else sorted({int(x) for x in a.counts.split(",")})
     a.rtt = sorted({int(x) for x in a.rtt.split(",")})
-    if not a.counts or a.counts[0] < 1 or a.counts[-1] > 20:
+    if (not a.counts and not a.ssm) or (a.counts and (a.counts[0] < 1 or a.counts[-1] > 20)):
         ap.error("--counts must be between 1 and 20")
+    a.ssm_cells = a.ssm
+    a.parameters = sorted({int(x) for x in a.parameters.split(",")}) if a.ssm else []
+    if a.parameters and (a.parameters[0] < 1 or a.parameters[-1] > 10):
+        ap.error("--parameters must be between 1 and 10 (curl's one GetParameters call)")
+    a.mixed = None if not a.ssm or a.mixed.strip().lower() in ("", "none") else \
+        tuple(int(x) for x in a.mixed.split("+"))
+    if a.mixed is not None and (len(a.mixed) != 2 or not 1 <= a.mixed[0] <= 20 or not 1 <= a.mixed[1] <= 10):
+        ap.error("--mixed wants SECRETS+PARAMETERS, 1 to 20 secrets and 1 to 10 parameters")
     if a.binary is None:
         triple = f"{platform.machine()}-unknown-linux-musl"
         a.binary = str(ROOT / "target" / triple / "release" / "lambda-secrets")
@@ -860,10 +1092,11 @@ def select_contenders(a):
 class Endpoints:
     """The server, and one delay proxy in front of it per added RTT: ports = {rtt: port}."""
 
-    def __init__(self, a, pki, secrets_file, tmp):
+    def __init__(self, a, pki, secrets_file, tmp, parameters_file=None):
         self.procs = []
         self.server = self._start([str(FAULTSM), "--secrets", secrets_file, "--cert", pki["cert"], "--key", pki["key"],
-                                   "--get-rate", "0", "--batch-rate", "0", "--ssm-rate", "0", "--no-record"],
+                                   "--get-rate", "0", "--batch-rate", "0", "--ssm-rate", "0", "--no-record",
+                                   *(["--parameters", parameters_file] if parameters_file else [])],
                                   os.path.join(tmp, "faultsm.log"))
         self.ports = {}
         for rtt in a.rtt:
@@ -899,6 +1132,7 @@ def make_cells(a, cs, ep, base, values, expected_by_id, runtime, pki):
                 if c.env:
                     env.update(c.env(pairs))
                 cells.append(Cell(c, n, rtt, runs[c.runs_class], c.argv(pairs, runtime, None), env, pairs=pairs))
+    cells += make_ssm_cells(a, cs, ep, base, values, expected_by_id, runtime, pki, runs)
     total = max(c.runs for c in cells)
     for c in cells:  # slow contenders' runs spread evenly over the rounds
         c.rounds = {math.floor(j * total / c.runs) for j in range(c.runs)}
@@ -906,11 +1140,51 @@ def make_cells(a, cs, ep, base, values, expected_by_id, runtime, pki):
     return cells
 
 
+def ssm_workloads(a, c):
+    """(secrets, parameters) of the --ssm cells contender c takes part in: the parameter counts, then the
+    mixed cell's two halves alone and the mixed cell."""
+    wl = [(0, n) for n in a.parameters] if c.ssm else []
+    if a.mixed and c.mixed:
+        wl += [(a.mixed[0], 0), (0, a.mixed[1]), a.mixed]
+    return list(dict.fromkeys(wl))
+
+
+def ssm_pairs(n_secrets, n_params):
+    return ([(f"SECRET_{i:02d}", f"bench/s{i:02d}") for i in range(n_secrets)]
+            + [(f"PARAM_{i:02d}", f"ssm:{SSM_PREFIX}{i:02d}") for i in range(n_params)])
+
+
+def make_ssm_cells(a, cs, ep, base, values, expected_by_id, runtime, pki, runs):
+    """The Parameter Store cells (--ssm): `ssm:` references, the SSM endpoint set as well."""
+    cells = []
+    if not a.ssm_cells:
+        return cells
+    for rtt in a.rtt:
+        curl_argv.ctx = {"curl": a.curl, "ca": pki["ca"], "endpoint": ep.url(rtt)}
+        order = list(dict.fromkeys(w for c in cs for w in ssm_workloads(a, c)))
+        for n_s, n_p in order:
+            pairs = ssm_pairs(n_s, n_p)
+            expect = ",".join(f"{v}:{expected_by_id[s]}" for v, s in pairs)
+            for c in cs:
+                if (n_s, n_p) not in ssm_workloads(a, c):
+                    continue
+                env = dict(base, AWS_ENDPOINT_URL_SECRETS_MANAGER=ep.url(rtt), AWS_ENDPOINT_URL_SSM=ep.url(rtt),
+                           BENCH_EXPECT=expect)
+                if c.name == "runtime-alone":
+                    env.update({v: values[s] for v, s in pairs})
+                if c.env:
+                    env.update(c.env(pairs))
+                cells.append(Cell(c, n_s, rtt, runs[c.runs_class], c.argv(pairs, runtime, None), env, pairs=pairs,
+                                  params=n_p, ssm=True))
+    return cells
+
+
 def verify(cells, spawner, runtime, values, expected_by_id, tmp):
     """The check must bite (one wrong value among right ones, then one missing), then every cell once."""
     probe = next(c for c in cells if c.contender.execs)
     for broken in ({probe.pairs[0][0]: "not-the-value"}, {}):
-        env = {k: v for k, v in probe.env.items() if k != "LAMBDA_SECRETS" and not k.startswith("SECRET_")}
+        env = {k: v for k, v in probe.env.items()
+               if k != "LAMBDA_SECRETS" and not k.startswith(("SECRET_", "PARAM_"))}
         env.update({v: values[s] for v, s in probe.pairs[1:]})
         env.update(broken)
         code, _, _ = spawner.sample([runtime], env)
@@ -993,6 +1267,8 @@ def measure_init(a, ep, base, expected_by_id, tmp):
 
 def print_report(res, reference):
     print(terminal_report(res, reference))
+    if res.get("ssm_results"):
+        print(ssm_terminal_report(res, reference))
     b = res["server_baseline"]
     print("\nserver baseline (bare TLS client): " + "; ".join(
         f"+{rtt} ms RTT: new connection {fmt_ms(v['fresh']['median'])} ms, kept-alive request "
@@ -1044,15 +1320,24 @@ def main(argv=None):
         pki = make_pki(os.path.join(tmp, "pki"))
         home = os.path.join(tmp, "home")
         os.mkdir(home)
-        values = {f"bench/s{i:02d}": pysecrets.token_urlsafe(30) for i in range(max(a.counts))}
-        expected_by_id = {k: sha(v) for k, v in values.items()}
+        n_secrets = max([*a.counts, a.mixed[0] if a.mixed else 0, 1])
+        values = {f"bench/s{i:02d}": pysecrets.token_urlsafe(30) for i in range(n_secrets)}
         secrets_file = os.path.join(tmp, "secrets.json")
         Path(secrets_file).write_text(json.dumps(values))
+        parameters_file = None
+        if a.ssm_cells:  # SecureString parameters, keyed here by their reference "ssm:NAME"
+            n_params = max([*a.parameters, a.mixed[1] if a.mixed else 0])
+            params = {f"ssm:{SSM_PREFIX}{i:02d}": pysecrets.token_urlsafe(30) for i in range(n_params)}
+            values.update(params)
+            parameters_file = os.path.join(tmp, "parameters.json")
+            Path(parameters_file).write_text(json.dumps(
+                {k[4:]: {"value": v, "type": "SecureString"} for k, v in params.items()}))
+        expected_by_id = {k: sha(v) for k, v in values.items()}
         base = {"PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin", "HOME": home,
                 "LANG": "C.UTF-8", "AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
                 "AWS_SESSION_TOKEN": TOKEN, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
                 "AWS_CA_BUNDLE": pki["ca"], "SSL_CERT_FILE": pki["ca"], "NODE_EXTRA_CA_CERTS": pki["ca"]}
-        ep = Endpoints(a, pki, secrets_file, tmp)
+        ep = Endpoints(a, pki, secrets_file, tmp, parameters_file)
         try:
             spawner = Spawner(tmp)
             cells = make_cells(a, cs, ep, base, values, expected_by_id, runtime, pki)
@@ -1080,7 +1365,14 @@ def main(argv=None):
                         "sub-millisecond cells. Medians are robust to a few such runs; an idle machine avoids them.")
     results = [{"contender": c.contender.name, "label": c.contender.label, "count": c.count, "rtt_ms": c.rtt,
                 "runs_class": c.contender.runs_class, "wall": stats(c.wall), "cpu": stats(c.cpu),
-                "rss_mib": stats(c.rss), "samples": {"wall": c.wall, "cpu": c.cpu, "rss_mib": c.rss}} for c in cells]
+                "rss_mib": stats(c.rss), "samples": {"wall": c.wall, "cpu": c.cpu, "rss_mib": c.rss}}
+               for c in cells if not c.ssm]
+    ssm_results = [{"contender": c.contender.name, "label": c.contender.label, "secrets": c.count,
+                    "parameters": c.params, "rtt_ms": c.rtt, "runs_class": c.contender.runs_class,
+                    "wall": stats(c.wall), "cpu": stats(c.cpu), "rss_mib": stats(c.rss),
+                    "samples": {"wall": c.wall, "cpu": c.cpu, "rss_mib": c.rss}} for c in cells if c.ssm]
+    ssm_targets, ssm_mixed = evaluate_ssm_targets(
+        {(r["contender"], r["secrets"], r["parameters"], r["rtt_ms"]): r for r in ssm_results}, a.rtt, baseline)
     by = {(r["contender"], r["count"], r["rtt_ms"]): r for r in results}
     command = a.command_line or " ".join(shlex.quote(x) for x in [sys.argv[0], *(argv or sys.argv[1:])])
     res = {
@@ -1095,6 +1387,10 @@ def main(argv=None):
         "floor_targets": evaluate_floor(by),
         "init": init, "sizes": sizes(a, names), "warnings": warnings,
     }
+    if a.ssm_cells:
+        res["config"]["ssm"] = {"parameters": a.parameters, "mixed": list(a.mixed) if a.mixed else None,
+                                "parameter_type": "SecureString"}
+        res["ssm_results"], res["ssm_targets"], res["ssm_mixed"] = ssm_results, ssm_targets, ssm_mixed
     print_report(res, a.reference)
     if a.json:
         Path(a.json).write_text(json.dumps(res, indent=1) + "\n")

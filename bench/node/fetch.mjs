@@ -1,21 +1,20 @@
-// fetch.mjs VAR=SECRET_ID... -- COMMAND [ARGS...]
+// fetch.mjs VAR=REF... -- COMMAND [ARGS...]
 //
-// What a TypeScript team would write (compiled to plain ESM): the AWS SDK for JavaScript v3
-// Secrets Manager client with the default credential, region and endpoint resolution; one
-// GetSecretValue for one secret, BatchGetSecretValue for more (as lambda-secrets does); then
-// start the runtime with the values in its environment. Node has no execve before 22.15/23.11,
-// so the runtime is a child (stdio inherited) and its exit status becomes ours.
+// What a TypeScript team would write (compiled to plain ESM): the AWS SDK for JavaScript v3 clients
+// with the default credential, region and endpoint resolution; then start the runtime with the
+// values in its environment. A REF is a Secrets Manager secret id, or `ssm:NAME` for a Parameter
+// Store parameter (read decrypted). Secrets: one GetSecretValue for one secret, BatchGetSecretValue
+// for more (as lambda-secrets does). Parameters: GetParameters with up to 10 names a call,
+// WithDecryption. With both, the two services are fetched concurrently (Promise.all), as
+// lambda-secrets fetches them in parallel. Each client is loaded only when it is needed. Node has
+// no execve before 22.15/23.11, so the runtime is a child (stdio inherited) and its exit status
+// becomes ours.
 import { spawnSync } from "node:child_process";
-import {
-  SecretsManagerClient,
-  GetSecretValueCommand,
-  BatchGetSecretValueCommand,
-} from "@aws-sdk/client-secrets-manager";
 
 const args = process.argv.slice(2);
 const split = args.indexOf("--");
 if (split < 0 || split === args.length - 1) {
-  console.error("fetch.mjs: usage: fetch.mjs VAR=ID... -- COMMAND");
+  console.error("fetch.mjs: usage: fetch.mjs VAR=REF... -- COMMAND");
   process.exit(1);
 }
 const wanted = args.slice(0, split).map((p) => {
@@ -23,30 +22,54 @@ const wanted = args.slice(0, split).map((p) => {
   return [p.slice(0, i), p.slice(i + 1)];
 });
 const [command, ...commandArgs] = args.slice(split + 1);
+const fail = (msg) => {
+  console.error(`fetch.mjs: ${msg}`);
+  process.exit(1);
+};
 
-const client = new SecretsManagerClient({});
-const byId = new Map();
-if (wanted.length === 1) {
-  const out = await client.send(new GetSecretValueCommand({ SecretId: wanted[0][1] }));
-  byId.set(wanted[0][1], out.SecretString);
-} else {
-  const ids = [...new Set(wanted.map(([, id]) => id))];
+async function fetchSecrets(ids) {
+  const byId = new Map();
+  if (ids.length === 0) return byId;
+  const { SecretsManagerClient, GetSecretValueCommand, BatchGetSecretValueCommand } = await import(
+    "@aws-sdk/client-secrets-manager"
+  );
+  const client = new SecretsManagerClient({});
+  if (ids.length === 1) {
+    const out = await client.send(new GetSecretValueCommand({ SecretId: ids[0] }));
+    byId.set(ids[0], out.SecretString);
+    return byId;
+  }
   for (let i = 0; i < ids.length; i += 20) {
     const out = await client.send(new BatchGetSecretValueCommand({ SecretIdList: ids.slice(i, i + 20) }));
-    if (out.Errors?.length) {
-      console.error(`fetch.mjs: ${out.Errors.length} secrets failed: ${out.Errors.map((e) => e.ErrorCode)}`);
-      process.exit(1);
-    }
+    if (out.Errors?.length) fail(`${out.Errors.length} secrets failed: ${out.Errors.map((e) => e.ErrorCode)}`);
     for (const v of out.SecretValues ?? []) byId.set(v.Name, v.SecretString);
   }
+  return byId;
 }
-const env = { ...process.env };
-for (const [name, id] of wanted) {
-  if (byId.get(id) === undefined) {
-    console.error(`fetch.mjs: ${id} missing from the reply`);
-    process.exit(1);
+
+async function fetchParameters(names) {
+  const byName = new Map();
+  if (names.length === 0) return byName;
+  const { SSMClient, GetParametersCommand } = await import("@aws-sdk/client-ssm");
+  const client = new SSMClient({});
+  for (let i = 0; i < names.length; i += 10) {
+    const out = await client.send(new GetParametersCommand({ Names: names.slice(i, i + 10), WithDecryption: true }));
+    if (out.InvalidParameters?.length) fail(`parameters not found: ${out.InvalidParameters}`);
+    for (const p of out.Parameters ?? []) byName.set(p.Name, p.Value);
   }
-  env[name] = byId.get(id);
+  return byName;
+}
+
+const refs = wanted.map(([, r]) => r);
+const secretIds = [...new Set(refs.filter((r) => !r.startsWith("ssm:")))];
+const parameterNames = [...new Set(refs.filter((r) => r.startsWith("ssm:")).map((r) => r.slice(4)))];
+const [secrets, parameters] = await Promise.all([fetchSecrets(secretIds), fetchParameters(parameterNames)]);
+
+const env = { ...process.env };
+for (const [name, r] of wanted) {
+  const value = r.startsWith("ssm:") ? parameters.get(r.slice(4)) : secrets.get(r);
+  if (value === undefined) fail(`${r} missing from the reply`);
+  env[name] = value;
 }
 const r = spawnSync(command, commandArgs, { stdio: "inherit", env });
 process.exit(r.status ?? 1);

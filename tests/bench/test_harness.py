@@ -232,3 +232,107 @@ def test_a_contender_with_wrong_values_fails_the_whole_run(binary, tmp_path, nam
     assert says in p.stderr, p.stderr[-3000:]
     assert not out.exists(), "no result may be written when a contender is wrong"
     assert p.stdout == "", "no table may be printed when a contender is wrong"
+
+
+# ---------------------------------------------------------------- the Parameter Store cells (--ssm)
+
+SSM_SMALL = ["--contenders", "runtime-alone,lambda-secrets,curl,boto3,aws-cli", "--counts", "none", "--ssm",
+             "--parameters", "1,2", "--mixed", "2+2", "--rtt", "0", "--runs", "2", "--runs-medium", "1",
+             "--runs-slow", "1", "--rss-runs", "1", "--init-runs", "0", "--baseline-runs", "2"]
+
+
+@pytest.fixture(scope="module")
+def ssm_run(binary, tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench-ssm")
+    paths = {k: out / f"result.{k}" for k in ("json", "md")}
+    p = run_bench(binary, *SSM_SMALL, "--json", str(paths["json"]), "--markdown", str(paths["md"]))
+    assert p.returncode == 0, f"the harness failed (rc {p.returncode}):\n{p.stderr[-4000:]}\n{p.stdout[-2000:]}"
+    return p, json.loads(paths["json"].read_text()), paths
+
+
+def test_the_parameter_cells_run_and_verify(ssm_run):
+    """Every contender that reads Parameter Store gets the parameter cells; the mixed cell and its two
+    halves go to the contenders that read both services (not curl: one request, one service). Each
+    cell passed its verification run (bench-runtime checked every value by sha256) and was timed."""
+    _, res, _ = ssm_run
+    assert res["results"] == [] and res["config"]["ssm"] == {"parameters": [1, 2], "mixed": [2, 2],
+                                                              "parameter_type": "SecureString"}
+    cells = {(r["contender"], r["secrets"], r["parameters"]): r for r in res["ssm_results"]}
+    both = {(0, 1), (0, 2), (2, 0), (2, 2)}
+    want = {(c, 0, p) for c in ("curl", "aws-cli") for p in (1, 2)}
+    want |= {(c, *w) for c in ("runtime-alone", "lambda-secrets", "boto3") for w in both}
+    assert set(cells) == want
+    runs = {"runtime-alone": 2, "lambda-secrets": 2, "curl": 2, "boto3": 1, "aws-cli": 1}
+    for (name, _, _), r in cells.items():
+        assert r["rtt_ms"] == 0 and r["wall"]["n"] == runs[name] == len(r["samples"]["cpu"])
+        assert 0 < r["wall"]["min"] <= r["wall"]["median"] <= r["wall"]["max"] and r["cpu"]["median"] > 0
+
+
+def test_the_parameter_cells_make_the_calls_they_should(ssm_run):
+    """Calls per timed or RSS run, counted by the server: one GetParameters for up to 10 parameters
+    (lambda-secrets, curl, boto3), one per variable for the CLI wrapper; secrets as in the Secrets
+    Manager cells (2 secrets: one BatchGetSecretValue); the mixed cell makes both."""
+    _, res, _ = ssm_run
+    want = {"GetParameters": 0, "BatchGetSecretValue": 0}
+    for r in res["ssm_results"]:
+        if r["contender"] == "runtime-alone":
+            continue
+        runs = len(r["samples"]["wall"]) + len(r["samples"]["rss_mib"])
+        if r["parameters"]:
+            want["GetParameters"] += runs * (r["parameters"] if r["contender"] == "aws-cli" else 1)
+        if r["secrets"]:
+            want["BatchGetSecretValue"] += runs
+    assert res["server_baseline"]["requests"] == want
+
+
+def test_the_parameter_targets_and_report(ssm_run):
+    """The three targets of the Parameter Store cells are evaluated from this run's medians (the
+    verdict only follows the ratio: no timing is compared here), and every cell is in the report."""
+    p, res, paths = ssm_run
+    by = {(r["contender"], r["secrets"], r["parameters"]): r["wall"]["median"] for r in res["ssm_results"]}
+    targets = {t["target"]: t for t in res["ssm_targets"]}
+    curl = targets["lambda-secrets ≤ 0.4× curl, 1 parameter"]
+    assert curl["ratio"] == pytest.approx(by[("lambda-secrets", 0, 1)] / by[("curl", 0, 1)])
+    mixed = targets["lambda-secrets, 2 secrets + 2 parameters ≤ 1.2× the slower half alone"]
+    assert mixed["ratio"] == pytest.approx(
+        by[("lambda-secrets", 2, 2)] / max(by[("lambda-secrets", 2, 0)], by[("lambda-secrets", 0, 2)]))
+    assert len(targets) == 2  # no 10-parameter cell, so no scaling target
+    for t in res["ssm_targets"]:
+        assert t["met"] == (t["ratio"] <= t["limit"]) and t["note"]
+    assert {m["contender"] for m in res["ssm_mixed"]} == {"lambda-secrets", "boto3"}
+    md = paths["md"].read_text()
+    assert "## Parameter Store cells" in md and "### Targets (issue 11)" in md
+    assert sum(1 for line in md.splitlines() if re.match(r"^\| .+ \| \d+ \| \d+ \| 0 ms \|", line)) == len(by)
+    assert "Parameter Store cells (--ssm)" in p.stdout
+
+
+PARAM_LIAR = '''
+import os, sys
+import boto3
+args = sys.argv[1:]
+split = args.index("--")
+pairs = [p.split("=", 1) for p in args[:split]]
+names = [r[4:] for _, r in pairs if r.startswith("ssm:")]
+if names:
+    got = {p["Name"]: p["Value"] for p in
+           boto3.client("ssm").get_parameters(Names=names, WithDecryption=True)["Parameters"]}
+    for var, ref in pairs:
+        os.environ[var] = got[ref[4:]]
+last = pairs[-1][0]
+os.environ[last] = os.environ[last][:-1] + ("A" if os.environ[last][-1] != "A" else "B")  # one character off
+os.execvp(args[split + 1], args[split + 1:])
+'''
+
+
+@pytest.mark.parametrize("name, body, says", [("liar", PARAM_LIAR, "PARAM_01 has the wrong value"),
+                                              ("lazy", LAZY, "PARAM_00 missing")])
+def test_a_wrong_parameter_fails_the_whole_run(binary, tmp_path, name, body, says):
+    script = write_contender(tmp_path, name, body)
+    out = tmp_path / "result.json"
+    p = run_bench(binary, "--contenders", "lambda-secrets", "--add-contender", f"{name}={script}", "--counts",
+                  "none", "--ssm", "--parameters", "2", "--mixed", "none", "--rtt", "0", "--runs", "2",
+                  "--init-runs", "0", "--baseline-runs", "1", "--json", str(out), timeout=120)
+    assert p.returncode != 0, f"the harness accepted {name}:\n{p.stdout[-2000:]}"
+    assert f"{name} (2 parameters, +0 ms RTT) exited with 1 during verification" in p.stderr, p.stderr[-3000:]
+    assert says in p.stderr, p.stderr[-3000:]
+    assert not out.exists() and p.stdout == ""
