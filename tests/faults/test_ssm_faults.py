@@ -53,6 +53,10 @@ NOT_RETRIED = {
     "ParameterNotFound": ({"fault": "error", "code": "ParameterNotFound"}, 78),
     "ParameterVersionNotFound": ({"fault": "error", "code": "ParameterVersionNotFound"}, 78),
     "clock": ({"fault": "clock", "code": "InvalidSignatureException"}, 77),
+    # A SecureString whose KMS key is disabled or gone, or that the role may not decrypt with
+    # (README, "Exit codes": SSM's KMS failures are permission errors).
+    "InvalidKeyId": ({"fault": "error", "code": "InvalidKeyId"}, 77),
+    "AccessDeniedException-kms": ({"fault": "error", "code": "AccessDeniedException"}, 77),
     "unknown-code": ({"fault": "error", "code": "SomethingNewException"}, 69),
 }
 
