@@ -347,6 +347,51 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::type_complexity)]
+    fn ssm_endpoints_follow_the_same_rules() {
+        let ssm = Service::Ssm;
+        let cases: &[(&[(&str, &str)], &str, &str)] = &[
+            (&[], "eu-west-1", "https://ssm.eu-west-1.amazonaws.com/"),
+            (
+                &[],
+                "cn-northwest-1",
+                "https://ssm.cn-northwest-1.amazonaws.com.cn/",
+            ),
+            (
+                &[("AWS_USE_FIPS_ENDPOINT", "true")],
+                "us-gov-west-1",
+                "https://ssm-fips.us-gov-west-1.amazonaws.com/",
+            ),
+            (
+                &[
+                    ("AWS_ENDPOINT_URL", "http://a:1"),
+                    ("AWS_ENDPOINT_URL_SSM", "https://b:2/ssm"),
+                    ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "https://c:3/sm"),
+                ],
+                "us-east-1",
+                "https://b:2/ssm",
+            ),
+            (
+                &[
+                    ("AWS_ENDPOINT_URL", "http://a:1"),
+                    ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "https://c:3/sm"),
+                ],
+                "us-east-1",
+                "http://a:1/",
+            ),
+        ];
+        for (vars, region, want) in cases {
+            let e = Endpoints::from_env(&env(vars), &[Service::SecretsManager, ssm]).unwrap();
+            let region = Region::parse(region).unwrap();
+            assert_eq!(e.for_region(ssm, &region).as_string(), *want, "{vars:?}");
+        }
+        // A service's own variable is read only when a reference needs that service.
+        let bad_ssm = env(&[("AWS_ENDPOINT_URL_SSM", "ftp://x")]);
+        assert!(Endpoints::from_env(&bad_ssm, &[Service::SecretsManager]).is_ok());
+        assert!(Endpoints::from_env(&bad_ssm, &[ssm]).is_err());
+    }
+
+    #[test]
     fn regions() {
         assert_eq!(default_region(&env(&[])).unwrap(), None);
         let both = env(&[
