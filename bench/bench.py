@@ -27,7 +27,7 @@ not the bottleneck; its own latency is measured and reported as the baseline. Ad
 round-trip time goes through bench/delayproxy.py (D ms each way per chunk, the TCP handshake charged
 one round trip): "10 ms RTT" is D = 5.
 
-Parameter Store cells (--ssm, issue 11): the same job with `ssm:NAME` references to SecureString
+Parameter Store cells (--ssm): the same job with `ssm:NAME` references to SecureString
 parameters (1 and 10), and a mixed cell (5 secrets and 5 parameters) beside its two halves alone, for
 the contenders that read Parameter Store; reported in their own section and JSON list (`ssm_results`,
 `ssm_targets`), after the Secrets Manager cells, from the same interleaved run.
@@ -77,14 +77,14 @@ EMULATOR = ROOT / "layer" / "emulator" / "runtime_api.py"
 HANDLER = ROOT / "layer" / "emulator" / "handler.py"
 FAULTSM = ROOT / "tests" / "support" / "faultsm.py"  # the endpoint (no quota, no fault)
 
-# Targets of issue 6: (contender, its median x this >= lambda-secrets' median), judged on 1 secret.
+# The contender targets (bench/README.md, "Targets"): (contender, its median x this >= lambda-secrets' median), judged on 1 secret.
 TARGETS = [("curl", 0.40), ("aws-sdk-rust", 0.15), ("boto3", 0.05), ("aws-cli", 0.02)]
 SCALING_TARGET = (20, 1, 10, 1.2)  # 20 secrets within 1.2x of 1 secret at 10 ms RTT
-# Targets of issue 12 against the floor contender (bench/README.md, "The floor"):
+# The targets against the floor contender (bench/README.md, "The floor"):
 # (secret count, added RTT, wall limit as a ratio to the floor's median).
 FLOOR_TARGETS = [(1, 0, 1.15), (1, 10, 1.05), (20, 10, 1.05)]
 FLOOR_CPU_MARGIN_MS = 0.5  # lambda-secrets' CPU median at most the floor's + this, 1 secret, +0 ms
-# Issue 11 (Parameter Store cells, --ssm): 10 parameters within 1.2x of 1 at 10 ms RTT; lambda-secrets
+# Parameter Store targets (--ssm): 10 parameters within 1.2x of 1 at 10 ms RTT; lambda-secrets
 # at most 0.4x curl's GetParameters on 1 parameter at 0 ms; the mixed cell within 1.2x the slower of
 # its two halves alone at 10 ms RTT (the services are fetched in parallel).
 SSM_SCALING_TARGET = (10, 1, 10, 1.2)
@@ -540,7 +540,7 @@ def sizes(a, selected):
 
 
 def evaluate_targets(by, rtts, baseline, ref="lambda-secrets"):
-    """Issue 6's targets from the medians of this run. by: {(contender, count, rtt): result}."""
+    """The contender targets from the medians of this run. by: {(contender, count, rtt): result}."""
     targets = []
     judged_rtt = rtts[0]
     for other, limit in TARGETS:
@@ -586,7 +586,7 @@ def evaluate_targets(by, rtts, baseline, ref="lambda-secrets"):
 
 
 def evaluate_floor(by, ref="lambda-secrets"):
-    """Issue 12's targets: lambda-secrets against the floor contender, from the medians of this run."""
+    """The floor targets: lambda-secrets against the floor contender, from the medians of this run."""
     out = []
     for n, rtt, limit in FLOOR_TARGETS:
         r, f = by.get((ref, n, rtt)), by.get(("floor", n, rtt))
@@ -613,7 +613,7 @@ def ssm_judged(rtts, want):
 
 
 def evaluate_ssm_targets(by, rtts, baseline=None, ref="lambda-secrets"):
-    """Issue 11's targets from the medians of this run. by: {(contender, secrets, parameters, rtt): result}.
+    """The Parameter Store targets from the medians of this run. by: {(contender, secrets, parameters, rtt): result}.
     Returns (targets, mixed): `mixed` is every mixed contender's mixed cell against its slower half."""
     med = lambda k: by[k]["wall"]["median"] if k in by else None  # noqa: E731
     targets, mixed = [], []
@@ -943,7 +943,7 @@ def ssm_markdown(res, reference="lambda-secrets"):
                 text += f" {r['wall']['median'] / ref['wall']['median']:.1f}×"
             cells.append(text)
         out.append(f"| {label} | " + " | ".join(cells) + " |")
-    out += ["", "### Targets (issue 11)", "",
+    out += ["", "### Parameter Store targets", "",
             "| target | judged at | ratio | met | other RTTs | why |", "|---|---|---:|---|---|---|"]
     for t in res.get("ssm_targets") or []:
         others = ", ".join(f"+{rtt} ms: {ratio_text(v['ratio'])}" for rtt, v in t["by_rtt"].items()
@@ -985,7 +985,7 @@ def parse_args(argv=None):
     ap.add_argument("--counts", default="1,5,20",
                     help="secret counts (default 1,5,20; at most 20; 'none' for no Secrets Manager-only cells)")
     ap.add_argument("--ssm", action="store_true",
-                    help="add the Parameter Store cells (issue 11): --parameters for every contender that reads "
+                    help="add the Parameter Store cells: --parameters for every contender that reads "
                          "Parameter Store, and the --mixed cell with its two halves for those that read both")
     ap.add_argument("--parameters", default="1,10", help="with --ssm: parameter counts (default 1,10; 1 to 10)")
     ap.add_argument("--mixed", default="5+5", help="with --ssm: SECRETS+PARAMETERS of the mixed cell (default 5+5; "

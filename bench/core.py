@@ -4,7 +4,7 @@ Each sample is a fresh process (posix_spawn, then wait4 for its own rusage): wal
 exit, CPU time (user + sys) and peak RSS. Commands are interleaved (A B C ... A B C ...) so that
 machine noise falls on all of them alike, and ratios are taken between medians of the same run.
 
-Cases (issue 2's performance section), all against one local HTTPS Secrets Manager (moto, or the
+Cases (README, "Performance"), all against one local HTTPS Secrets Manager (moto, or the
 fault server of tests/support/faultsm.py with --server fake, which isolates client cost):
   a) LAMBDA_SECRETS empty: `lambda-secrets /bin/true` against `/bin/true`
   b) one secret then exec /bin/true, against one `curl --aws-sigv4` GetSecretValue request

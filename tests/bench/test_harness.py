@@ -301,7 +301,7 @@ def test_the_parameter_targets_and_report(ssm_run):
         assert t["met"] == (t["ratio"] <= t["limit"]) and t["note"]
     assert {m["contender"] for m in res["ssm_mixed"]} == {"lambda-secrets", "boto3"}
     md = paths["md"].read_text()
-    assert "## Parameter Store cells" in md and "### Targets (issue 11)" in md
+    assert "## Parameter Store cells" in md and "### Parameter Store targets" in md
     assert sum(1 for line in md.splitlines() if re.match(r"^\| .+ \| \d+ \| \d+ \| 0 ms \|", line)) == len(by)
     assert "Parameter Store cells (--ssm)" in p.stdout
 
