@@ -209,9 +209,11 @@ fn agent(tls: TlsConfig, proxy: Option<Proxy>, pool: usize) -> Agent {
         .max_redirects(0)
         .max_idle_connections_per_host(pool.max(1))
         // ureq's default is 128 KiB each, zero-filled per connection, for the TCP and the TLS
-        // layer: 512 KiB of page faults. 16 KiB holds any reply head and one TLS record; bodies
-        // stream through it (bench/README.md, "Where the time goes").
-        .input_buffer_size(16 << 10)
+        // layer: 512 KiB of page faults (bench/README.md, "Where the time goes"). The input
+        // buffer must hold a whole reply head: 64 KiB, ureq's own cap on response headers, so a
+        // server's oversized head meets that cap and its error, not a smaller buffer. Our
+        // requests stream through 16 KiB.
+        .input_buffer_size(64 << 10)
         .output_buffer_size(16 << 10)
         .user_agent(concat!("lambda-secrets/", env!("CARGO_PKG_VERSION")))
         .build()
