@@ -755,18 +755,24 @@ def terminal_report(res, reference):
             rows = [r for r in res["results"] if r["rtt_ms"] == rtt and r["count"] == n]
             if not rows:
                 continue
-            ref = next((r for r in rows if r["contender"] == reference), None)
-            lines.append(f"\n{n} secret{'s' if n != 1 else ''}, +{rtt} ms RTT")
-            lines.append(f"  {'contender':<32} {'runs':>4} {'min':>9} {'median':>9} {'max':>9} "
-                         f"{'CPU med':>9} {'peak RSS':>9}  vs {reference}")
-            for r in rows:
-                w, c = r["wall"], r["cpu"]
-                rel = "" if ref is None else (
-                    "reference" if r is ref else f"{w['median'] / ref['wall']['median']:.2f}x")
-                rss = "-" if r["rss_mib"] is None else f"{r['rss_mib']['max']:.1f} MiB"
-                lines.append(f"  {r['label']:<32} {w['n']:>4} {fmt_ms(w['min']):>6} ms {fmt_ms(w['median']):>6} ms "
-                             f"{fmt_ms(w['max']):>6} ms {fmt_ms(c['median']):>6} ms {rss:>9}  {rel}")
+            terminal_table(lines, f"{n} secret{'s' if n != 1 else ''}, +{rtt} ms RTT", rows, reference)
     return "\n".join(lines)
+
+
+def terminal_table(lines, title, rows, reference):
+    """One cell group of the terminal report: every contender's runs, min, median, max, CPU and RSS,
+    and its median against `reference`'s."""
+    ref = next((r for r in rows if r["contender"] == reference), None)
+    lines.append(f"\n{title}")
+    lines.append(f"  {'contender':<32} {'runs':>4} {'min':>9} {'median':>9} {'max':>9} "
+                 f"{'CPU med':>9} {'peak RSS':>9}  vs {reference}")
+    for r in rows:
+        w, c = r["wall"], r["cpu"]
+        rel = "" if ref is None else (
+            "reference" if r is ref else f"{w['median'] / ref['wall']['median']:.2f}x")
+        rss = "-" if r["rss_mib"] is None else f"{r['rss_mib']['max']:.1f} MiB"
+        lines.append(f"  {r['label']:<32} {w['n']:>4} {fmt_ms(w['min']):>6} ms {fmt_ms(w['median']):>6} ms "
+                     f"{fmt_ms(w['max']):>6} ms {fmt_ms(c['median']):>6} ms {rss:>9}  {rel}")
 
 
 def headline_markdown(res, reference="lambda-secrets"):
@@ -892,17 +898,7 @@ def ssm_terminal_report(res, reference):
             rows = [r for r in rows_all if r["rtt_ms"] == rtt and (r["secrets"], r["parameters"]) == wl]
             if not rows:
                 continue
-            ref = next((r for r in rows if r["contender"] == reference), None)
-            lines.append(f"\n{workload_text(*wl)}, +{rtt} ms RTT")
-            lines.append(f"  {'contender':<32} {'runs':>4} {'min':>9} {'median':>9} {'max':>9} "
-                         f"{'CPU med':>9} {'peak RSS':>9}  vs {reference}")
-            for r in rows:
-                w, c = r["wall"], r["cpu"]
-                rel = "" if ref is None else (
-                    "reference" if r is ref else f"{w['median'] / ref['wall']['median']:.2f}x")
-                rss = "-" if r["rss_mib"] is None else f"{r['rss_mib']['max']:.1f} MiB"
-                lines.append(f"  {r['label']:<32} {w['n']:>4} {fmt_ms(w['min']):>6} ms {fmt_ms(w['median']):>6} ms "
-                             f"{fmt_ms(w['max']):>6} ms {fmt_ms(c['median']):>6} ms {rss:>9}  {rel}")
+            terminal_table(lines, f"{workload_text(*wl)}, +{rtt} ms RTT", rows, reference)
     for t in res.get("ssm_targets") or []:
         cols = "  ".join(f"{'*' if rtt == str(t['judged_rtt']) else ' '}+{rtt} ms {ratio_text(v['ratio']):>6}"
                          for rtt, v in t["by_rtt"].items())
