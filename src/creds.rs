@@ -59,18 +59,13 @@ pub fn source(get: &dyn Fn(&str) -> Option<String>) -> Result<Source, Error> {
     let (url, from) = if let Some(rel) = set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") {
         let rel = rel.trim();
         let sep = if rel.starts_with('/') { "" } else { "/" };
-        let url = Url::parse(&format!("http://169.254.170.2{sep}{rel}")).map_err(|m| {
-            Error::Config(format!(
-                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI={:?}: {m}",
-                redact(rel)
-            ))
-        })?;
-        (url, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        let name = "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI";
+        let url = Url::from_variable(name, &format!("http://169.254.170.2{sep}{rel}"))?;
+        (url, name)
     } else if let Some(full) = set("AWS_CONTAINER_CREDENTIALS_FULL_URI") {
         let name = "AWS_CONTAINER_CREDENTIALS_FULL_URI";
         let shown = redact(full.trim());
-        let url =
-            Url::parse(full.trim()).map_err(|m| Error::Config(format!("{name}={shown:?}: {m}")))?;
+        let url = Url::from_variable(name, &full)?;
         if !url.https && !allowed_plain_http_host(&url.host) {
             return Err(Error::Config(format!(
                 "{name}={shown:?}: plain http is allowed only to a loopback address, 169.254.170.2, 169.254.170.23 or fd00:ec2::23; use https"
@@ -85,7 +80,7 @@ pub fn source(get: &dyn Fn(&str) -> Option<String>) -> Result<Source, Error> {
     let token = if let Some(path) = set("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE") {
         // Read within bounds: a FIFO or a device would block or never end (README, "Options").
         let path = path.trim();
-        let bytes = crate::http::read_config_file(path, MAX_TOKEN_FILE).map_err(|m| {
+        let bytes = crate::http::read_config_file(path, MAX_TOKEN_FILE, |m| {
             perm(&format!(
                 "credentials: AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE={path:?}: {m}"
             ))

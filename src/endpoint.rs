@@ -17,7 +17,14 @@ pub struct Url {
 }
 
 impl Url {
-    pub fn parse(s: &str) -> Result<Url, String> {
+    /// A URL read from the variable `name`: a refusal names the variable and shows its value
+    /// without user information (`redact`).
+    pub fn from_variable(name: &str, value: &str) -> Result<Url, Error> {
+        let value = value.trim();
+        Url::parse(value).map_err(|m| Error::Config(format!("{name}={:?}: {m}", redact(value))))
+    }
+
+    fn parse(s: &str) -> Result<Url, String> {
         let (https, rest) = if let Some(r) = s.strip_prefix("https://") {
             (true, r)
         } else if let Some(r) = s.strip_prefix("http://") {
@@ -190,9 +197,7 @@ impl Endpoints {
         for &service in services.iter().filter(|_| !ignore) {
             for name in [service.endpoint_variable(), "AWS_ENDPOINT_URL"] {
                 if let Some(v) = get(name).filter(|v| !v.trim().is_empty()) {
-                    let url = Url::parse(v.trim()).map_err(|m| {
-                        Error::Config(format!("{name}={:?}: {m}", redact(v.trim())))
-                    })?;
+                    let url = Url::from_variable(name, &v)?;
                     if fips {
                         return Err(Error::Config(format!(
                             "{name} is set together with AWS_USE_FIPS_ENDPOINT=true: FIPS and a custom endpoint are not supported together"

@@ -222,8 +222,17 @@ fn agent(tls: TlsConfig, proxy: Option<Proxy>, pool: usize) -> Agent {
 
 /// Reads a small configuration file without ever blocking or reading without end: it must be a
 /// regular file (a FIFO or a device is refused before it is read, and it is opened non-blocking
-/// so that one swapped in meanwhile cannot block either), of at most `cap` bytes.
-pub fn read_config_file(path: &str, cap: u64) -> Result<Vec<u8>, String> {
+/// so that one swapped in meanwhile cannot block either), of at most `cap` bytes. `refuse` turns
+/// the reason into the caller's error (the file's variable decides the exit code).
+pub fn read_config_file(
+    path: &str,
+    cap: u64,
+    refuse: impl Fn(String) -> Error,
+) -> Result<Vec<u8>, Error> {
+    read_bounded(path, cap).map_err(refuse)
+}
+
+fn read_bounded(path: &str, cap: u64) -> Result<Vec<u8>, String> {
     use std::os::unix::fs::OpenOptionsExt;
     /// `O_NONBLOCK` on Linux (x86_64 and aarch64): opening a FIFO then returns at once.
     const O_NONBLOCK: i32 = 0o4000;
@@ -257,7 +266,7 @@ pub fn read_config_file(path: &str, cap: u64) -> Result<Vec<u8>, String> {
 /// connection.
 fn load_bundle(path: &str) -> Result<RootCerts, Error> {
     let bad = |m: &str| Error::Config(format!("AWS_CA_BUNDLE={path:?}: {m}"));
-    let pem = read_config_file(path, MAX_BUNDLE).map_err(|m| bad(&m))?;
+    let pem = read_config_file(path, MAX_BUNDLE, |m| bad(&m))?;
     let mut certs = Vec::new();
     let mut store = rustls::RootCertStore::empty();
     for item in ureq::tls::parse_pem(&pem) {
@@ -683,17 +692,14 @@ mod tests {
     #[test]
     fn config_files_are_bounded() {
         assert_eq!(
-            read_config_file("/dev/zero", 10).unwrap_err(),
+            read_bounded("/dev/zero", 10).unwrap_err(),
             "not a regular file"
         );
         let dir = std::env::temp_dir().join(format!("ls-cfg-{}", std::process::id()));
         std::fs::write(&dir, [b'x'; 11]).unwrap();
         let path = dir.to_str().unwrap();
-        assert_eq!(
-            read_config_file(path, 10).unwrap_err(),
-            "larger than 10 bytes"
-        );
-        assert_eq!(read_config_file(path, 11).unwrap().len(), 11);
+        assert_eq!(read_bounded(path, 10).unwrap_err(), "larger than 10 bytes");
+        assert_eq!(read_bounded(path, 11).unwrap().len(), 11);
         std::fs::remove_file(&dir).unwrap();
     }
 

@@ -76,67 +76,43 @@ pub fn settle(
             // microseconds (README, "Limits").
             let mut owner: HashMap<String, String> = HashMap::new();
             for (r, outcome) in list.iter().zip(outcomes) {
-                let whole = format!("[{}]", r.label());
-                let fetched = match outcome.as_ref().map_err(Clone::clone) {
-                    Ok(f) => f,
-                    Err(e) => {
-                        out.add(&whole, r, &r.describe(), &r.label(), Err(e));
-                        continue;
-                    }
-                };
-                // (variable, who sets it, its --check label, its version, its value)
-                let entries: Vec<(String, String, String, &str, Sensitive)> = match &fetched.payload
+                let entries = match outcome
+                    .as_ref()
+                    .map_err(Clone::clone)
+                    .and_then(|f| expansion(r, f))
                 {
-                    Payload::Path(params) if params.is_empty() => {
-                        let e = Error::Data(
-                            "no parameter directly under this path (the path expands to nothing)"
-                                .into(),
+                    Ok(entries) => entries,
+                    Err(e) => {
+                        out.add(
+                            &format!("[{}]", r.label()),
+                            r,
+                            &r.describe(),
+                            &r.label(),
+                            Err(e),
                         );
-                        out.add(&whole, r, &r.describe(), &r.label(), Err(e));
                         continue;
                     }
-                    Payload::Path(params) => params
-                        .iter()
-                        .map(|p| {
-                            (
-                                crate::ssm::leaf(&p.name).to_string(),
-                                format!("parameter {}", p.name),
-                                format!("ssm:{}", p.name),
-                                p.version.as_str(),
-                                p.value.clone(),
-                            )
-                        })
-                        .collect(),
-                    payload => match expand(payload) {
-                        Ok(e) => e
-                            .into_iter()
-                            .map(|(k, v)| (k, r.describe(), r.label(), fetched.version.as_str(), v))
-                            .collect(),
-                        Err(e) => {
-                            out.add(&whole, r, &r.describe(), &r.label(), Err(e));
-                            continue;
-                        }
-                    },
                 };
-                for (key, who, label, version, value) in entries {
-                    let version: &str = version;
-                    let value = if let Some(why) = refusal_from_data(&key) {
+                for x in entries {
+                    let value = if let Some(why) = refusal_from_data(&x.var) {
                         Err(Error::Data(format!(
-                            "key {key:?} cannot be a variable: {why}"
+                            "key {:?} cannot be a variable: {why}",
+                            x.var
                         )))
                     } else {
-                        match owner.entry(key.clone()) {
+                        match owner.entry(x.var.clone()) {
                             Entry::Occupied(other) => Err(Error::Config(format!(
-                                "key {key:?} is also in {}; two references cannot set the same variable",
+                                "key {:?} is also in {}; two references cannot set the same variable",
+                                x.var,
                                 other.get()
                             ))),
                             Entry::Vacant(slot) => {
-                                slot.insert(who.clone());
-                                Ok((value, version))
+                                slot.insert(x.who.clone());
+                                Ok((x.value, x.version))
                             }
                         }
                     };
-                    out.add(&key, r, &who, &label, value);
+                    out.add(&x.var, r, &x.who, &x.label, value);
                 }
             }
         }
@@ -145,6 +121,47 @@ pub fn settle(
         Ok(out.injection)
     } else {
         Err(out.errors)
+    }
+}
+
+/// One variable of the array form, before the name rules and the owner check.
+struct Expanded<'a> {
+    var: String,
+    /// `secret ID` or `parameter NAME`, for messages and the owner check.
+    who: String,
+    /// The `--check` column: the secret id or `ssm:NAME`.
+    label: String,
+    version: &'a str,
+    value: Sensitive,
+}
+
+/// The variables one array-form reference expands to: every top-level key of a JSON secret or
+/// parameter, or every parameter directly under a path (named by its last segment).
+fn expansion<'a>(r: &Reference, fetched: &'a Fetched) -> Result<Vec<Expanded<'a>>, Error> {
+    match &fetched.payload {
+        Payload::Path(params) if params.is_empty() => Err(Error::Data(
+            "no parameter directly under this path (the path expands to nothing)".into(),
+        )),
+        Payload::Path(params) => Ok(params
+            .iter()
+            .map(|p| Expanded {
+                var: crate::ssm::leaf(&p.name).to_string(),
+                who: format!("parameter {}", p.name),
+                label: format!("ssm:{}", p.name),
+                version: &p.version,
+                value: p.value.clone(),
+            })
+            .collect()),
+        payload => Ok(expand(payload)?
+            .into_iter()
+            .map(|(var, value)| Expanded {
+                var,
+                who: r.describe(),
+                label: r.label(),
+                version: &fetched.version,
+                value,
+            })
+            .collect()),
     }
 }
 
